@@ -3,6 +3,13 @@
 // extensions of RFC 6531 section 3.3.
 //
 // Parsers return views into the caller's buffer; nothing is allocated.
+//
+// Errors carry the offset (into the input given) of the first octet that does not
+// fit. Octets that fit nowhere are classified: NUL is nul_octet, other controls
+// (0x01-0x1F, 0x7F) control_character, octets >= 0x80 where only ASCII is allowed
+// eight_bit_octet; other misfits get the error of the production they broke. When a
+// size limit and a syntax error both apply, the one reached first wins: an object
+// whose first max+1 octets fit the grammar is too long, whatever follows.
 #pragma once
 
 #include <cstddef>
@@ -31,7 +38,16 @@ enum class host_kind : std::uint8_t {
 struct address_options {
   /// RFC 6531 section 3.3: allow UTF-8 (UTF8-non-ascii) in local parts and
   /// domain labels (U-labels). Off: any octet >= 0x80 is eight_bit_octet.
+  /// Only well-formed UTF-8 (RFC 3629 section 4) passes; anything else is bad_utf8.
   bool smtputf8 = false;
+  /// Leniency (command.hpp leniency::eight_bit): where smtputf8 would allow
+  /// UTF8-non-ascii, accept any octet >= 0x80 instead, without checking UTF-8.
+  /// Ignored when smtputf8 is set (then UTF-8 must be well-formed).
+  bool allow_8bit = false;
+  /// Leniency (command.hpp leniency::missing_angle_brackets): parse_path also
+  /// accepts `[ A-d-l ":" ] Mailbox` (or "Postmaster") without "<" ">", ending at
+  /// SP or the end of the input; its limit is then max_path - 2.
+  bool allow_missing_brackets = false;
 };
 
 struct mailbox {
@@ -40,7 +56,7 @@ struct mailbox {
   std::string_view host;        ///< domain, or address literal including "[" "]"
   host_kind kind = host_kind::domain;
   bool quoted = false;          ///< local part is a Quoted-string
-  bool utf8 = false;            ///< contains non-ASCII (only possible with smtputf8)
+  bool utf8 = false;            ///< contains octets >= 0x80 (smtputf8 or allow_8bit only)
 };
 
 struct path {
@@ -67,5 +83,29 @@ result<mailbox> parse_mailbox(std::string_view in, const address_options& opt = 
 /// `in` that was consumed; the caller looks at what follows.
 result<path> parse_path(std::string_view in, bool allow_null, bool allow_postmaster,
                         const address_options& opt = {});
+
+/// parse_path() filling `out` (which must be default-constructed) in place:
+/// returns {error::ok, 0} on success. For hot paths (parse_command) that should not
+/// copy a path through a result<>.
+parse_error parse_path_into(std::string_view in, bool allow_null, bool allow_postmaster,
+                            const address_options& opt, path& out) noexcept;
+
+/// Local-part = Dot-string / Quoted-string (4.1.2) at the start of `in`, at most 64
+/// octets as written (4.5.3.1.1). Returns the consumed prefix; the caller looks at
+/// what follows. Errors: bad_local_part, bad_quoted_string, local_part_too_long,
+/// and the octet-level errors.
+result<std::string_view> parse_local_part(std::string_view in, const address_options& opt = {});
+
+/// String = Atom / Quoted-string (4.1.2; the argument of VRFY, EXPN, HELP, NOOP) at
+/// the start of `in`. Returns the consumed prefix. A malformed Atom is reported as
+/// bad_local_part (Atom is the production Dot-string is built from), a malformed
+/// Quoted-string as bad_quoted_string.
+result<std::string_view> parse_string(std::string_view in, const address_options& opt = {});
+
+/// RFC 3629 section 4 (UTF8-2 / UTF8-3 / UTF8-4, as RFC 6532 3.1 UTF8-non-ascii):
+/// the length (2 to 4) of the well-formed sequence at the start of `in`, or 0 when
+/// it is malformed, in which case `bad` is the offset of the first octet that does
+/// not fit (in.size() when the sequence is cut short).
+std::size_t utf8_non_ascii_length(std::string_view in, std::size_t& bad) noexcept;
 
 }  // namespace smtpspec::reference

@@ -10,6 +10,7 @@
 // (4.5.3.1.4), a path 256 (4.5.3.1.3), a local part 64, a domain 255.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -100,6 +101,10 @@ struct command_options {
   /// wants to accept it).
   bool smtputf8 = false;
   leniency lenient = leniency::none;
+  /// Longest command line accepted, counting the CRLF the input does not contain
+  /// (4.5.3.1.4: 512; "SMTP extensions may be used to increase this limit", e.g.
+  /// RFC 4954 section 5 adds 500 for MAIL with AUTH=).
+  std::size_t max_line = max_command_line;
 };
 
 struct command {
@@ -120,14 +125,21 @@ struct command {
   std::uint64_t chunk_size = 0;
   bool last = false;
 
-  // AUTH (RFC 4954): mechanism and optional initial response ("=" means empty)
+  // AUTH (RFC 4954): mechanism and optional initial response as sent, still
+  // base64-encoded ("=" is kept as "=": it means an empty response)
   std::string_view mechanism;
   std::optional<std::string_view> initial_response;
 
-  // VRFY / EXPN / HELP / NOOP: the String / argument, if any, is `argument`.
+  // VRFY / EXPN / HELP / NOOP: the raw argument, if any, is `argument`; the String
+  // (or, for VRFY/EXPN, the user name or Mailbox; RFC 5321 3.5.1, 3.5.3) is
+  // `string_arg`, without the RFC 6531 3.7.4.2 " SMTPUTF8" parameter, which sets
+  // `smtputf8_param`.
+  std::string_view string_arg;
+  bool smtputf8_param = false;
 };
 
-/// Parses one command line (without CRLF). See the file comment.
+/// Parses one command line (without CRLF). See the file comment; the grammar
+/// decisions are listed at the top of command.cpp.
 result<command> parse_command(std::string_view line, const command_options& opt = {});
 
 /// The reply code a server answers a parse error with (4.3.2, 4.5.3.1.9): 500 for an

@@ -2,9 +2,25 @@
 // CRLF only) and the length limits of 4.5.3.1.4 / 4.5.3.1.5.
 //
 // Sans-I/O and bounded: the reader never holds more than `max_line` octets of a
-// line, whatever the peer sends. An over-long line is reported once (with its
-// full length counted) and its remaining octets are discarded up to the next line
-// end, so an endless line costs constant memory.
+// line, whatever the peer sends. An over-long line is reported once, as soon as
+// its length (counting its terminator) exceeds max_line, and its remaining octets
+// are discarded up to the next line end, so an endless line costs constant memory.
+//
+// Framing, exactly:
+//   * CRLF ends a line. A CR split from its LF across two inputs frames the same.
+//   * With lf_ends_line a LF without CR also ends the line (line::bare_lf).
+//     Without it (strict 2.3.8) such a LF is an ordinary octet of the line and
+//     only sets line::has_bare_lf.
+//   * A CR followed by anything but LF is an ordinary octet (line::has_bare_cr).
+//     In CR CR LF the first CR is bare and stays in `text`; the second ends the line.
+//   * The length of a line counts every octet including its terminator (2 for
+//     CRLF, 1 for a bare LF ending it). A line is too long when that length
+//     exceeds max_line: too_long is returned when the octet number max_line + 1 of
+//     the line is consumed, so line::length is then always max_line + 1, and
+//     `text` is empty and the flags are false (the line is not delivered). If that
+//     octet ends the line (its LF), nothing is discarded; otherwise every octet up
+//     to and including the line's terminator is skipped silently.
+// Events depend only on the octet stream, never on how it is split into inputs.
 #pragma once
 
 #include <cstddef>
@@ -26,10 +42,10 @@ struct line {
   enum class status : std::uint8_t {
     complete,  ///< `text` holds a line (terminator stripped)
     need_more, ///< no complete line in the input yet
-    too_long,  ///< a line exceeded max_line; `length` is its total length so far
+    too_long,  ///< a line exceeded max_line; `length` is its total length so far (max_line + 1)
   };
   status state = status::need_more;
-  std::string_view text;    ///< valid until the next call on the reader
+  std::string_view text;    ///< valid until the next call on the reader (or the input changes)
   std::size_t length = 0;   ///< octets of the line including its terminator
   bool bare_lf = false;     ///< ended by LF alone (only with lf_ends_line)
   bool has_bare_cr = false; ///< contains a CR not followed by LF
@@ -44,19 +60,30 @@ class line_reader {
   /// Takes octets from the front of `input` and returns the next event; `input` is
   /// advanced past what was consumed. Call repeatedly until it returns need_more
   /// (then `input` is empty). A too_long event is returned once per line; the rest
-  /// of that line is skipped silently.
+  /// of that line is skipped silently. Every event is retryable: the reader never
+  /// enters an error state.
   line next(std::string_view& input);
 
   /// Octets of an incomplete line held back (always <= max_line).
   std::size_t buffered() const noexcept { return partial_.size(); }
+  /// True while the rest of an over-long line is being skipped.
+  bool discarding() const noexcept { return discarding_; }
   void reset();
 
  private:
+  bool skip_discarded(std::string_view input, std::size_t& i);
+  line end_line(std::string_view input, std::size_t begin, std::size_t i, bool crlf);
+  line report_too_long(std::size_t length);
+  void clear_line();
+
   line_reader_options opt_;
-  std::string partial_;
-  std::size_t discarding_ = 0;  // > 0 while skipping the rest of an over-long line
-  bool discard_reported_ = false;
-  bool pending_cr_ = false;
+  std::string partial_;          // octets of the current line, terminator excluded
+  bool release_partial_ = false; // partial_ backs the last returned text; clear it next call
+  bool discarding_ = false;      // skipping the rest of an over-long line
+  bool pending_cr_ = false;      // the last octet consumed of the current line was a CR
+  bool has_bare_cr_ = false;
+  bool has_bare_lf_ = false;
+  bool has_nul_ = false;
 };
 
 }  // namespace smtpspec::reference

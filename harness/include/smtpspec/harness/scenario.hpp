@@ -1,0 +1,125 @@
+// The in-memory form of a conformance case, as loaded from scenarios/**/*.toml.
+//
+// A case reads like the RFC sentence it checks: its citation and requirement
+// level, the steps the client takes, and only where the RFC is narrower than the
+// reference model, a narrowed expectation. By default every reply is judged by
+// the session model (reference/session.hpp).
+//
+// Strings in steps may hold variables, expanded when the case runs:
+//   {client}  the EHLO domain smtpspec uses        {from}  a sender mailbox
+//   {to}      a mailbox the target accepts          {domain} the domain of {to}
+//   {to2}     a second accepted mailbox              {reject} a mailbox the target refuses
+//   {nonce}   a token unique to this run of the case {user} {password} AUTH credentials
+//   {auth_plain} base64 of "\0user\0password" (RFC 4616)
+//   {user64} {password64} base64 of the user / password (AUTH LOGIN)
+//   {repeat:N:TEXT} TEXT repeated N times (N up to 16777216)
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smtpspec/reference/session.hpp"
+
+namespace smtpspec::harness {
+
+/// Where something was declared, for file:line:col messages.
+struct source_position {
+  std::string file;
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+  std::string to_string() const;  ///< "file:line:col"
+};
+
+/// An RFC section reference with owned text ("5321#4.1.1.4").
+struct rfc_ref {
+  std::uint16_t rfc = 5321;
+  std::string section;
+  reference::citation citation() const { return {rfc, section}; }
+  std::string to_string() const;  ///< "RFC 5321 4.1.1.4"
+  std::string url() const;
+};
+
+enum class tls_mode : std::uint8_t {
+  none,      ///< plaintext
+  starttls,  ///< upgrade with STARTTLS (RFC 3207) before the case's steps
+  implicit,  ///< TLS from the first octet (RFC 8314)
+};
+std::string_view to_string(tls_mode m) noexcept;
+
+/// A narrowed expectation for one reply. Empty means "as the model says".
+struct reply_expectation {
+  std::vector<std::uint16_t> codes;  ///< exact codes allowed, e.g. {503}
+  std::uint8_t classes = 0;          ///< bit n: any nyz allowed ("5yz")
+  bool close = false;                ///< the server closes instead of (or right after) replying
+  bool none = false;                 ///< no reply may arrive (e.g. to injected plaintext)
+  bool empty() const noexcept { return codes.empty() && classes == 0 && !close && !none; }
+  std::string to_string() const;     ///< "503", "5yz", "close", "none", "250/251"
+};
+
+struct step {
+  enum class kind : std::uint8_t {
+    send,          ///< one command line; CRLF appended
+    batch,         ///< several command lines in one write (pipelining, RFC 2920)
+    raw,           ///< octets exactly as given, optionally written in pieces
+    data,          ///< mail data after 354: dot-stuffed (4.5.2), then CRLF.CRLF
+    bdat,          ///< "BDAT size [LAST]" and the chunk in one write (RFC 3030)
+    starttls,      ///< "STARTTLS" (+ queued plaintext in the same write), 220, handshake
+    wait,          ///< pause
+    read,          ///< read whatever arrives within the duration; every reply is judged
+    expect_close,  ///< the server must close the connection within the duration
+    close,         ///< smtpspec closes the connection
+  };
+  kind what = kind::send;
+  std::vector<std::string> lines;          ///< send: one; batch: several
+  std::string bytes;                       ///< raw, data content, bdat chunk, starttls queued plaintext
+  std::vector<std::size_t> split;          ///< raw: write in pieces ending at these offsets
+  bool bytewise = false;                   ///< raw: one octet per write
+  std::optional<std::uint64_t> bdat_size;  ///< bdat: declared size (default: the chunk's length)
+  bool bdat_last = false;
+  std::chrono::milliseconds duration{0};   ///< wait, read, expect_close
+  reply_expectation expect;                ///< the (first) reply of this step
+  std::vector<reply_expectation> expect_each;  ///< batch: one per line
+  source_position where;
+};
+
+/// Checks made once the steps are done.
+struct case_checks {
+  /// Messages the server may have accepted in this case (smuggling: a second,
+  /// smuggled message shows as extra 250 replies after end-of-data).
+  std::optional<int> accepted_messages;
+  /// Needs a delivery probe (the embedded server, or --maildir): the delivered
+  /// message must contain / must not contain this text.
+  std::vector<std::string> delivered_contains;
+  std::vector<std::string> delivered_lacks;
+  /// Also judge reply content (greeting and EHLO grammar, enhanced status codes,
+  /// HELO reply form), not only reply codes.
+  bool reply_content = false;
+};
+
+struct scenario_case {
+  std::string id;           ///< stable, e.g. "rfc5321.rcpt.without-mail"
+  std::string suite;        ///< the suite name (from the file)
+  std::string title;        ///< what the case does, in h2spec's voice
+  std::string requirement;  ///< the RFC sentence it checks (quoted)
+  std::vector<rfc_ref> rfc; ///< first one is the main citation
+  reference::level level = reference::level::must;
+  std::vector<std::string> tags;
+  std::vector<std::string> needs;  ///< EHLO keywords the target must advertise, else SKIP
+  tls_mode tls = tls_mode::none;
+  std::optional<std::chrono::milliseconds> timeout;  ///< per-case override
+  std::vector<step> steps;
+  case_checks checks;
+  source_position where;
+};
+
+struct scenario_suite {
+  std::string name;
+  std::string title;
+  std::string file;
+  std::vector<scenario_case> cases;
+};
+
+}  // namespace smtpspec::harness

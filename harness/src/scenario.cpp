@@ -1,0 +1,47 @@
+// Small out-of-line helpers of the scenario data model (scenario.hpp).
+#include "smtpspec/harness/scenario.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace smtpspec::harness {
+
+std::string source_position::to_string() const {
+  if (line == 0) return file;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string rfc_ref::to_string() const { return citation().to_string(); }
+
+std::string rfc_ref::url() const { return citation().url(); }
+
+std::string_view to_string(tls_mode m) noexcept {
+  switch (m) {
+    case tls_mode::none: return "none";
+    case tls_mode::starttls: return "starttls";
+    case tls_mode::implicit: return "implicit";
+  }
+  return "?";
+}
+
+namespace {
+
+void append_part(std::string& out, std::string_view part) {
+  if (!out.empty()) out += '/';
+  out += part;
+}
+
+}  // namespace
+
+std::string reply_expectation::to_string() const {
+  std::string out;
+  for (const auto code : codes) append_part(out, std::to_string(code));
+  for (int klass = 0; klass < 8; ++klass) {
+    if ((classes >> klass) & 1u) append_part(out, std::to_string(klass) + "yz");
+  }
+  if (close) append_part(out, "close");
+  if (none) append_part(out, "none");
+  return out;
+}
+
+}  // namespace smtpspec::harness

@@ -1,0 +1,176 @@
+// An RFC-strict SMTP server, sans-I/O: the brain of `smtpspec serve` and of the
+// in-process fuzz targets. Bytes from the client go in through feed(); replies come
+// out through output(); the I/O layer performs the TLS handshake when tls_wanted().
+//
+// It answers every command the way the session model (session.hpp) expects a
+// strict server to: RFC 5321 3.3, 4.1.1, 4.1.4, 4.3.2, 4.5.2, 4.5.3.1; STARTTLS
+// (RFC 3207 4, 4.2: plaintext queued behind STARTTLS is discarded, never executed),
+// PIPELINING (RFC 2920 3.2: replies in order, nothing lost), SIZE (RFC 1870),
+// 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), CHUNKING (RFC 3030), ENHANCEDSTATUSCODES
+// (RFC 2034, codes of RFC 3463) and AUTH PLAIN/LOGIN after TLS (RFC 4954, 4616).
+//
+// Defect switches break it in one chosen way each: the mutation tests use them to
+// show that the conformance cases aimed at a defect catch it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smtpspec/reference/command.hpp"
+#include "smtpspec/reference/data_transparency.hpp"
+#include "smtpspec/reference/line_reader.hpp"
+#include "smtpspec/reference/session.hpp"
+
+namespace smtpspec::reference {
+
+/// One way of breaking the server (test-only).
+enum class defect : std::uint32_t {
+  none = 0,
+  end_data_on_lf_dot_lf = 1u << 0,         ///< treats <LF>.<LF> as end-of-data (4.1.1.4)
+  execute_after_starttls = 1u << 1,        ///< runs plaintext queued after STARTTLS (RFC 3207 4, CVE-2011-0411)
+  rcpt_without_mail = 1u << 2,             ///< 250 to RCPT before MAIL (3.3)
+  malformed_multiline = 1u << 3,           ///< changes the code inside a multi-line reply (4.2.1)
+  keep_stuffed_dot = 1u << 4,              ///< keeps the leading dot of a stuffed line (4.5.2)
+  drop_second_pipelined = 1u << 5,         ///< loses the second command of a pipelined group (RFC 2920 3.2)
+  stay_open_after_quit = 1u << 6,          ///< does not close after 221 (4.1.1.10)
+  unbounded_command_line = 1u << 7,        ///< buffers a command line of any length (4.5.3.1.4)
+  end_data_on_any_bare_dot = 1u << 8,      ///< every non-standard dot sequence ends data (smuggling)
+};
+constexpr defect operator|(defect a, defect b) { return defect(std::uint32_t(a) | std::uint32_t(b)); }
+constexpr bool has(defect set, defect bit) { return (std::uint32_t(set) & std::uint32_t(bit)) != 0; }
+/// Name of a single defect ("end_data_on_lf_dot_lf"), or "" for none/unknown.
+std::string_view to_string(defect d) noexcept;
+/// Parses a defect name; defect::none if unknown.
+defect defect_from_string(std::string_view name) noexcept;
+/// All single defects, for listing.
+std::vector<defect> all_defects();
+
+struct server_config {
+  std::string domain = "smtpspec.test";
+  /// Recipient domains accepted for delivery; others get 550 relay denied (RFC 5321 3.6,
+  /// 7.9). "<Postmaster>" is always accepted (4.5.1).
+  std::vector<std::string> local_domains = {"example.test", "smtpspec.test"};
+  std::uint64_t max_message_size = 10 * 1024 * 1024;  ///< advertised with SIZE (RFC 1870)
+  std::size_t max_recipients = 100;                   ///< 4.5.3.1.8 minimum is 100
+  bool pipelining = true, size = true, eight_bit_mime = true, smtputf8 = true, chunking = true,
+       enhanced_status_codes = true, help = true;
+  /// The I/O layer can do TLS (a certificate is loaded): STARTTLS is offered.
+  bool tls_available = true;
+  /// TLS is already active from the start (implicit TLS, RFC 8314).
+  bool implicit_tls = false;
+  /// AUTH PLAIN/LOGIN, offered only inside TLS; these credentials succeed.
+  std::string auth_user = "smtpspec", auth_password = "smtpspec";
+  defect defects = defect::none;
+};
+
+/// A message the server accepted (end-of-data or BDAT LAST answered 250).
+struct stored_message {
+  std::string reverse_path;
+  std::vector<std::string> forward_paths;
+  std::string content;  ///< un-stuffed content (DATA) or the chunks (BDAT)
+  bool via_bdat = false;
+  bool tls = false;
+};
+
+/// What happened, for logs and tests.
+struct server_event {
+  enum class kind : std::uint8_t {
+    command,             ///< a command line was processed
+    discarded_after_starttls,  ///< plaintext queued behind STARTTLS was thrown away (RFC 3207 4)
+    line_too_long,       ///< a command line over the limit was refused and skipped
+    data_anomaly,        ///< a non-standard sequence in DATA (see data_transparency.hpp)
+    message_stored,
+    closed,
+  };
+  kind what = kind::command;
+  std::string detail;
+};
+
+class server_session {
+ public:
+  explicit server_session(server_config config = {});
+
+  /// Queues the greeting; call once when the connection is up (after the TLS
+  /// handshake for implicit TLS).
+  void start();
+
+  /// Consumes client octets; replies accumulate in output(). Returns the number of
+  /// octets consumed: fewer than given only when tls_wanted() became true (the rest
+  /// is plaintext queued behind STARTTLS, discarded by the caller per RFC 3207 4)
+  /// or the session closed.
+  std::size_t feed(std::string_view bytes);
+  /// The client closed its side (4.1.1.10: a transaction in progress is cancelled).
+  void feed_eof();
+
+  /// Bytes to send; the caller sends them and calls consume_output().
+  std::string_view output() const noexcept { return out_; }
+  void consume_output(std::size_t n);
+
+  /// 220 to STARTTLS was queued: flush output(), then run the server side of the
+  /// TLS handshake and call tls_established().
+  bool tls_wanted() const noexcept { return tls_wanted_; }
+  void tls_established();
+
+  /// 221 or 421 was queued: flush output() and close.
+  bool closing() const noexcept { return closing_; }
+  /// An idle timeout fired (4.5.3.2.7): queue 421 and close.
+  void timeout();
+
+  const session_state& state() const noexcept { return model_.state(); }
+  std::vector<stored_message> take_messages();
+  const std::vector<stored_message>& messages() const noexcept { return messages_; }
+  std::vector<server_event> take_events();
+  /// Octets currently held for an incomplete command line (bounded by 512 unless
+  /// the unbounded_command_line defect is on).
+  std::size_t buffered() const noexcept;
+
+ private:
+  void process_line(std::string_view line);
+  void process_command(const command& c);
+  void process_auth_line(std::string_view line);
+  void finish_message(bool via_bdat);
+  void send_reply(std::uint16_t code, std::string_view status, std::string_view text);
+  void send_lines(std::uint16_t code, const std::vector<std::string>& lines);
+  void send_invalid(verb v, const parse_error& e);
+  void send_ehlo_reply(const command& c);
+  void record(server_event::kind k, std::string detail);
+  bool recipient_allowed(const command& c, std::uint16_t& code, std::string& status, std::string& text) const;
+  std::string advertised() const;
+
+  server_config config_;
+  session model_;
+  line_reader lines_;
+  data_decoder decoder_;
+  std::string out_;
+  std::string unbounded_line_;  // only with defect::unbounded_command_line
+  bool tls_wanted_ = false;
+  bool closing_ = false;
+  bool started_ = false;
+
+  // The transaction being built (3.3).
+  std::string reverse_path_;
+  std::vector<std::string> forward_paths_;
+  std::string content_;
+  std::uint64_t bdat_remaining_ = 0;  // chunk octets still to read
+  bool bdat_last_ = false;
+  bool bdat_discarding_ = false;      // RFC 3030 2: a failed BDAT's data is read and discarded
+  std::string pending_bdat_command_;  // the BDAT line whose chunk is being read
+  std::string pending_bdat_reply_;    // a refusal held until the refused chunk is read
+  bool in_data_ = false;
+  bool content_too_big_ = false;
+
+  // AUTH LOGIN takes two lines; PLAIN without initial response takes one.
+  std::string auth_user_;
+  int auth_step_ = 0;
+
+  // defect::drop_second_pipelined: commands processed in the current feed() call.
+  std::size_t commands_this_feed_ = 0;
+
+  std::vector<stored_message> messages_;
+  std::vector<server_event> events_;
+};
+
+}  // namespace smtpspec::reference

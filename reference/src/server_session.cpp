@@ -1,0 +1,605 @@
+// The RFC-strict sans-I/O server; see server_session.hpp for the RFC sections.
+#include "smtpspec/reference/server_session.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <optional>
+#include <utility>
+
+namespace smtpspec::reference {
+namespace {
+
+struct defect_name {
+  defect d;
+  std::string_view name;
+};
+constexpr std::array<defect_name, 9> k_defects{{
+    {defect::end_data_on_lf_dot_lf, "end_data_on_lf_dot_lf"},
+    {defect::execute_after_starttls, "execute_after_starttls"},
+    {defect::rcpt_without_mail, "rcpt_without_mail"},
+    {defect::malformed_multiline, "malformed_multiline"},
+    {defect::keep_stuffed_dot, "keep_stuffed_dot"},
+    {defect::drop_second_pipelined, "drop_second_pipelined"},
+    {defect::stay_open_after_quit, "stay_open_after_quit"},
+    {defect::unbounded_command_line, "unbounded_command_line"},
+    {defect::end_data_on_any_bare_dot, "end_data_on_any_bare_dot"},
+}};
+
+char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+/// RFC 4648 base64; std::nullopt if `in` is not canonical base64.
+std::optional<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = in[i + static_cast<std::size_t>(k)];
+      if (c == '=' && i + 4 == in.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad) return std::nullopt;  // data after padding
+      v[k] = value(c);
+      if (v[k] < 0) return std::nullopt;
+    }
+    std::uint32_t n = (std::uint32_t(v[0]) << 18) | (std::uint32_t(v[1]) << 12) | (std::uint32_t(v[2]) << 6) | std::uint32_t(v[3]);
+    out += static_cast<char>((n >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(n & 0xff);
+  }
+  return out;
+}
+
+/// The reply a strict server gives when the model says the command is out of
+/// sequence or not offered: the first code the model lists, with RFC 3463 detail.
+struct canned {
+  std::string_view status;
+  std::string_view text;
+};
+canned canned_for(std::uint16_t code) {
+  switch (code) {
+    case 500: return {"5.5.2", "Command not recognized"};
+    case 501: return {"5.5.4", "Syntax error in parameters or arguments"};
+    case 502: return {"5.5.1", "Command not implemented"};
+    case 503: return {"5.5.1", "Bad sequence of commands"};
+    case 504: return {"5.5.4", "Command parameter not implemented"};
+    case 530: return {"5.7.0", "Must issue a STARTTLS command first"};
+    case 552: return {"5.3.4", "Message size exceeds fixed maximum message size"};
+    case 554: return {"5.5.0", "No valid recipients"};
+    case 555: return {"5.5.4", "MAIL FROM/RCPT TO parameters not recognized or not implemented"};
+    default: return {code / 100 == 2 ? "2.0.0" : code / 100 == 4 ? "4.0.0" : "5.0.0", "Refused"};
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(defect d) noexcept {
+  for (const auto& k : k_defects)
+    if (k.d == d) return k.name;
+  return {};
+}
+
+defect defect_from_string(std::string_view name) noexcept {
+  for (const auto& k : k_defects)
+    if (k.name == name) return k.d;
+  return defect::none;
+}
+
+std::vector<defect> all_defects() {
+  std::vector<defect> out;
+  for (const auto& k : k_defects) out.push_back(k.d);
+  return out;
+}
+
+server_session::server_session(server_config config)
+    : config_(std::move(config)),
+      lines_(line_reader_options{has(config_.defects, defect::unbounded_command_line)
+                                     ? std::numeric_limits<std::size_t>::max() / 2
+                                     : max_command_line,
+                                 false}) {
+  data_decoder_options opt;
+  if (has(config_.defects, defect::end_data_on_lf_dot_lf))
+    opt.also_end_on |= 1u << static_cast<unsigned>(data_anomaly::lf_dot_lf);
+  if (has(config_.defects, defect::end_data_on_any_bare_dot))
+    for (auto a : {data_anomaly::lf_dot_lf, data_anomaly::cr_dot_cr, data_anomaly::crlf_dot_lf, data_anomaly::lf_dot_crlf,
+                   data_anomaly::crlf_dot_cr, data_anomaly::cr_dot_crlf, data_anomaly::lf_dot_cr})
+      opt.also_end_on |= 1u << static_cast<unsigned>(a);
+  opt.keep_stuffed_dot = has(config_.defects, defect::keep_stuffed_dot);
+  decoder_ = data_decoder(opt);
+  if (config_.implicit_tls) model_.on_tls_established();
+}
+
+void server_session::start() {
+  if (started_) return;
+  started_ = true;
+  send_lines(220, {config_.domain + " ESMTP smtpspec reference server"});
+}
+
+void server_session::record(server_event::kind k, std::string detail) {
+  // Bounded: a hostile client cannot grow the event log without limit.
+  if (events_.size() < 10000) events_.push_back({k, std::move(detail)});
+}
+
+std::size_t server_session::buffered() const noexcept { return lines_.buffered() + unbounded_line_.size(); }
+
+void server_session::consume_output(std::size_t n) { out_.erase(0, std::min(n, out_.size())); }
+
+std::vector<stored_message> server_session::take_messages() { return std::exchange(messages_, {}); }
+
+std::vector<server_event> server_session::take_events() { return std::exchange(events_, {}); }
+
+void server_session::send_lines(std::uint16_t code, const std::vector<std::string>& lines) {
+  reply r;
+  r.code = code;
+  r.lines = lines;
+  std::string wire = r.to_wire();
+  if (has(config_.defects, defect::malformed_multiline) && lines.size() > 1) {
+    // 4.2.1 violation: the last line carries a different code than the first.
+    auto last = wire.rfind(std::to_string(code), wire.size() - 3);
+    if (last != std::string::npos) wire[last + 2] = wire[last + 2] == '9' ? '8' : static_cast<char>(wire[last + 2] + 1);
+  }
+  out_ += wire;
+}
+
+void server_session::send_reply(std::uint16_t code, std::string_view status, std::string_view text) {
+  std::string line;
+  // RFC 2034 3: with ENHANCEDSTATUSCODES every reply but the greeting, the EHLO/HELO
+  // reply and 3yz (RFC 3463 has no class 3) carries a status code.
+  if (config_.enhanced_status_codes && !status.empty() && code / 100 != 3) {
+    line += status;
+    line += ' ';
+  }
+  line += text;
+  send_lines(code, {line});
+}
+
+std::string server_session::advertised() const {
+  std::string keywords;
+  const auto& s = model_.state();
+  auto add = [&](std::string_view k) {
+    keywords += k;
+    keywords += '\n';
+  };
+  if (config_.pipelining) add("PIPELINING");
+  if (config_.size) add("SIZE " + std::to_string(config_.max_message_size));
+  if (config_.eight_bit_mime) add("8BITMIME");
+  if (config_.smtputf8) add("SMTPUTF8");
+  if (config_.chunking) add("CHUNKING");
+  if (config_.enhanced_status_codes) add("ENHANCEDSTATUSCODES");
+  // RFC 3207 4.2: never offer STARTTLS inside TLS.
+  if (config_.tls_available && !s.tls) add("STARTTLS");
+  // RFC 4954 4 leaves it to policy; sending credentials in clear is refused here.
+  if (s.tls) add("AUTH PLAIN LOGIN");
+  if (config_.help) add("HELP");
+  return keywords;
+}
+
+void server_session::send_ehlo_reply(const command& c) {
+  std::vector<std::string> lines{config_.domain + " greets " + std::string(c.domain)};
+  std::string kw = advertised();
+  for (std::size_t pos = 0; pos < kw.size();) {
+    auto nl = kw.find('\n', pos);
+    lines.emplace_back(kw.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  send_lines(250, lines);
+}
+
+void server_session::send_invalid(verb v, const parse_error& e) {
+  std::uint16_t code = reply_code_for(e.code);
+  if (e.code == error::eight_bit_octet && (v == verb::mail || v == verb::rcpt) && config_.smtputf8)
+    // RFC 6531 3.5: a non-ASCII address without the SMTPUTF8 parameter.
+    return send_reply(553, "5.6.7", "Non-ASCII addresses need the SMTPUTF8 parameter");
+  if (code == 500 && e.code == error::line_too_long) return send_reply(500, "5.5.6", "Line too long");
+  auto msg = canned_for(code);
+  send_reply(code, msg.status, std::string(msg.text) + " (" + std::string(describe(e.code)) + ")");
+}
+
+std::size_t server_session::feed(std::string_view bytes) {
+  const std::size_t total = bytes.size();
+  commands_this_feed_ = 0;
+  std::string_view in = bytes;
+  while (!in.empty() && !tls_wanted_ && !closing_) {
+    if (bdat_remaining_ > 0) {
+      // RFC 3030 2: exactly chunk-size octets follow the BDAT line, binary-safe.
+      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(bdat_remaining_, in.size()));
+      if (!bdat_discarding_ && !content_too_big_) {
+        if (content_.size() + n > config_.max_message_size) content_too_big_ = true;
+        else content_.append(in.substr(0, n));
+      }
+      bdat_remaining_ -= n;
+      in.remove_prefix(n);
+      if (bdat_remaining_ == 0) finish_message(true);
+      continue;
+    }
+    if (in_data_) {
+      std::size_t before = content_.size();
+      auto r = decoder_.feed(in, content_);
+      if (content_.size() > config_.max_message_size) {
+        content_too_big_ = true;
+        content_.resize(before > config_.max_message_size ? config_.max_message_size : before);
+      }
+      in.remove_prefix(r.consumed);
+      if (r.end_of_data) {
+        in_data_ = false;
+        for (const auto& a : decoder_.anomalies())
+          record(server_event::kind::data_anomaly, std::string(to_string(a.kind)) + " at " + std::to_string(a.offset));
+        finish_message(false);
+      }
+      continue;
+    }
+    if (has(config_.defects, defect::unbounded_command_line)) {
+      // The defect: the whole line is kept in memory, however long.
+      auto nl = in.find("\r\n");
+      if (nl == std::string_view::npos) {
+        unbounded_line_.append(in);
+        in = {};
+        break;
+      }
+      unbounded_line_.append(in.substr(0, nl));
+      in.remove_prefix(nl + 2);
+      std::string line = std::exchange(unbounded_line_, {});
+      process_line(line);
+      continue;
+    }
+    auto l = lines_.next(in);
+    if (l.state == line::status::need_more) break;
+    if (l.state == line::status::too_long) {
+      // 4.3.2 / 4.5.3.1.4: "500 ... command line too long"; the rest of the line is
+      // skipped by the reader with constant memory.
+      record(server_event::kind::line_too_long, std::to_string(l.length));
+      send_reply(500, "5.5.6", "Line too long");
+      continue;
+    }
+    process_line(l.text);
+  }
+  if (tls_wanted_ && !in.empty()) {
+    if (has(config_.defects, defect::execute_after_starttls)) {
+      // The defect (CVE-2011-0411): the plaintext stays queued and is executed
+      // once TLS is up, as if the TLS client had sent it.
+      unbounded_line_.assign(in);
+    } else {
+      // RFC 3207 4: bytes queued behind STARTTLS are not commands; discard them.
+      record(server_event::kind::discarded_after_starttls, std::to_string(in.size()) + " octets");
+    }
+    in = {};
+  }
+  if (closing_) in = {};
+  return total - in.size();
+}
+
+void server_session::feed_eof() {
+  // 4.1.1.10: a pending transaction is cancelled, completed ones stay.
+  in_data_ = false;
+  bdat_remaining_ = 0;
+  content_.clear();
+  forward_paths_.clear();
+  model_.on_close();
+  record(server_event::kind::closed, "client closed the connection");
+}
+
+void server_session::tls_established() {
+  tls_wanted_ = false;
+  model_.on_tls_established();
+  reverse_path_.clear();
+  forward_paths_.clear();
+  content_.clear();
+  lines_.reset();
+  if (has(config_.defects, defect::execute_after_starttls) && !unbounded_line_.empty()) {
+    std::string queued = std::exchange(unbounded_line_, {});
+    feed(queued);
+  }
+}
+
+void server_session::timeout() {
+  if (closing_) return;
+  // 4.5.3.2.7 and 3.8: the server may close after a timeout, announcing it with 421.
+  send_reply(421, "4.4.2", config_.domain + " Timeout, closing transmission channel");
+  closing_ = true;
+  model_.on_close();
+}
+
+void server_session::process_line(std::string_view line) {
+  if (model_.state().where == phase::auth) return process_auth_line(line);
+  ++commands_this_feed_;
+  if (has(config_.defects, defect::drop_second_pipelined) && commands_this_feed_ == 2) {
+    record(server_event::kind::command, "dropped (defect): " + std::string(line.substr(0, 64)));
+    return;
+  }
+  command_options opt;
+  // RFC 6531 3.4: UTF-8 addresses are allowed when the MAIL command carries SMTPUTF8.
+  opt.smtputf8 = config_.smtputf8 && (model_.state().smtputf8 || (line.size() > 4 && iequals(line.substr(0, 4), "MAIL") &&
+                                                                   line.find(" SMTPUTF8") != std::string_view::npos));
+  auto parsed = parse_command(line, opt);
+  if (!parsed) {
+    verb v = verb_from_string(line.substr(0, std::min<std::size_t>(line.find(' '), line.size())));
+    record(server_event::kind::command, "invalid: " + std::string(to_string(parsed.error().code)));
+    std::size_t before = out_.size();
+    send_invalid(v, parsed.error());
+    auto r = parse_reply(std::string_view(out_).substr(before));
+    if (r) model_.on_invalid_reply(v, *r);
+    return;
+  }
+  record(server_event::kind::command, std::string(line.substr(0, 80)));
+  process_command(*parsed);
+}
+
+bool server_session::recipient_allowed(const command& c, std::uint16_t& code, std::string& status,
+                                       std::string& text) const {
+  if (c.address.postmaster) return true;  // 4.5.1: postmaster is always accepted
+  const auto& box = c.address.box;
+  bool local = std::any_of(config_.local_domains.begin(), config_.local_domains.end(),
+                           [&](const std::string& d) { return iequals(d, box.host); });
+  if (!local) {
+    code = 550, status = "5.7.1", text = "Relaying denied";
+    return false;
+  }
+  // A local part starting with "reject" has no mailbox: scenarios use it for the
+  // "one of several recipients rejected" cases (3.3).
+  if (box.local_part.size() >= 6 && iequals(box.local_part.substr(0, 6), "reject")) {
+    code = 550, status = "5.1.1", text = "No such user here";
+    return false;
+  }
+  if (forward_paths_.size() >= config_.max_recipients) {
+    code = 452, status = "4.5.3", text = "Too many recipients";  // 4.5.3.1.10
+    return false;
+  }
+  return true;
+}
+
+void server_session::process_command(const command& c) {
+  const std::size_t before = out_.size();
+  const expectation e = model_.expect(c);
+  auto refuse = [&] {
+    auto code = e.codes.empty() ? std::uint16_t(503) : e.codes.front();
+    if (c.kind == verb::auth && !model_.state().tls && code == 502) code = 530;  // RFC 3207 4
+    auto msg = canned_for(code);
+    send_reply(code, msg.status, msg.text);
+  };
+
+  switch (c.kind) {
+    case verb::ehlo:
+      send_ehlo_reply(c);
+      reverse_path_.clear();
+      forward_paths_.clear();
+      break;
+    case verb::helo:
+      // 3.2: "Servers MUST NOT return the extended EHLO-style response to a HELO".
+      send_lines(250, {config_.domain});
+      reverse_path_.clear();
+      forward_paths_.clear();
+      break;
+    case verb::mail:
+      if (!e.lists(250)) {
+        refuse();
+        break;
+      }
+      reverse_path_ = c.address.text;
+      forward_paths_.clear();
+      content_.clear();
+      content_too_big_ = false;
+      send_reply(250, "2.1.0", "Sender OK");
+      break;
+    case verb::rcpt: {
+      if (!e.lists(250) && !has(config_.defects, defect::rcpt_without_mail)) {
+        refuse();
+        break;
+      }
+      std::uint16_t code = 250;
+      std::string status, text;
+      if (!recipient_allowed(c, code, status, text)) {
+        send_reply(code, status, text);
+        break;
+      }
+      forward_paths_.emplace_back(c.address.text);
+      send_reply(250, "2.1.5", "Recipient OK");
+      break;
+    }
+    case verb::data:
+      if (!e.lists(354)) {
+        refuse();
+        break;
+      }
+      in_data_ = true;
+      content_.clear();
+      content_too_big_ = false;
+      decoder_.reset();
+      send_reply(354, "", "End data with <CR><LF>.<CR><LF>");
+      break;
+    case verb::rset:
+      reverse_path_.clear();
+      forward_paths_.clear();
+      content_.clear();
+      bdat_discarding_ = false;
+      send_reply(250, "2.0.0", "OK");
+      break;
+    case verb::vrfy:
+      // 3.5.3: 252 when the server will not verify but will accept mail.
+      send_reply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
+      break;
+    case verb::expn:
+      send_reply(502, "5.5.1", "EXPN not implemented");
+      break;
+    case verb::help:
+      send_lines(214, {config_.enhanced_status_codes ? "2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET VRFY NOOP" : "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET VRFY NOOP",
+                        config_.enhanced_status_codes ? "2.0.0 QUIT HELP STARTTLS AUTH; see RFC 5321" : "QUIT HELP STARTTLS AUTH; see RFC 5321"});
+      break;
+    case verb::noop:
+      send_reply(250, "2.0.0", "OK");
+      break;
+    case verb::quit:
+      send_reply(221, "2.0.0", config_.domain + " Service closing transmission channel");
+      if (!has(config_.defects, defect::stay_open_after_quit)) closing_ = true;
+      break;
+    case verb::starttls:
+      if (!e.lists(220) || !config_.tls_available) {
+        refuse();
+        break;
+      }
+      send_reply(220, "2.0.0", "Ready to start TLS");
+      tls_wanted_ = true;
+      break;
+    case verb::auth: {
+      if (!e.lists(334)) {
+        refuse();
+        break;
+      }
+      const bool plain = iequals(c.mechanism, "PLAIN"), login = iequals(c.mechanism, "LOGIN");
+      if (!plain && !login) {
+        send_reply(504, "5.5.4", "Unrecognized authentication type");
+        break;
+      }
+      auth_step_ = 0;
+      auth_user_.clear();
+      if (c.initial_response) {
+        // The model moves to phase::auth only on 334; handle the response inline.
+        std::string_view ir = *c.initial_response;
+        if (plain) {
+          auto decoded = ir == "=" ? std::optional<std::string>(std::string()) : base64_decode(ir);
+          if (!decoded) {
+            send_reply(501, "5.5.2", "Cannot decode response");
+            break;
+          }
+          // RFC 4616 2: [authzid] NUL authcid NUL passwd
+          auto first = decoded->find('\0');
+          auto second = first == std::string::npos ? first : decoded->find('\0', first + 1);
+          bool ok = second != std::string::npos && decoded->substr(first + 1, second - first - 1) == config_.auth_user &&
+                    decoded->substr(second + 1) == config_.auth_password;
+          if (ok) send_reply(235, "2.7.0", "Authentication successful");
+          else send_reply(535, "5.7.8", "Authentication credentials invalid");
+          break;
+        }
+        auto user = base64_decode(ir);
+        if (!user) {
+          send_reply(501, "5.5.2", "Cannot decode response");
+          break;
+        }
+        auth_user_ = *user;
+        auth_step_ = 1;
+        send_reply(334, "", "UGFzc3dvcmQ6");  // "Password:"
+        break;
+      }
+      if (plain) {
+        auth_step_ = 2;  // the next line is the whole PLAIN response
+        send_lines(334, {""});
+      } else {
+        send_reply(334, "", "VXNlcm5hbWU6");  // "Username:"
+      }
+      break;
+    }
+    case verb::bdat:
+      if (!e.lists(250)) {
+        // RFC 3030 2: the chunk's octets are read and discarded before the reply.
+        refuse();
+        bdat_remaining_ = c.chunk_size;
+        bdat_discarding_ = true;
+        if (bdat_remaining_ > 0) {
+          // The refusal must follow the chunk: hold it until the octets are read.
+          pending_bdat_reply_ = out_.substr(before);
+          out_.resize(before);
+        }
+        break;
+      }
+      bdat_remaining_ = c.chunk_size;
+      bdat_last_ = c.last;
+      bdat_discarding_ = false;
+      pending_bdat_command_ = std::string(c.line);
+      if (bdat_remaining_ == 0) finish_message(true);
+      return;  // the reply follows the chunk
+    case verb::unknown:
+      send_reply(500, "5.5.2", "Command not recognized");
+      break;
+  }
+  if (out_.size() > before) {
+    if (auto r = parse_reply(std::string_view(out_).substr(before))) model_.on_reply(c, *r);
+  } else if (!pending_bdat_reply_.empty()) {
+    if (auto r = parse_reply(pending_bdat_reply_)) model_.on_reply(c, *r);
+  }
+}
+
+void server_session::process_auth_line(std::string_view line) {
+  // RFC 4954 4: "*" cancels; anything not base64 is rejected with 501.
+  auto finish = [&](std::uint16_t code, std::string_view status, std::string_view text) {
+    std::size_t before = out_.size();
+    send_reply(code, status, text);
+    if (auto r = parse_reply(std::string_view(out_).substr(before))) model_.on_auth_reply(*r);
+  };
+  if (line == "*") return finish(501, "5.0.0", "Authentication cancelled");
+  auto decoded = base64_decode(line);
+  if (!decoded) return finish(501, "5.5.2", "Cannot decode response");
+  if (auth_step_ == 2) {
+    auto first = decoded->find('\0');
+    auto second = first == std::string::npos ? first : decoded->find('\0', first + 1);
+    bool ok = second != std::string::npos && decoded->substr(first + 1, second - first - 1) == config_.auth_user &&
+              decoded->substr(second + 1) == config_.auth_password;
+    return ok ? finish(235, "2.7.0", "Authentication successful")
+              : finish(535, "5.7.8", "Authentication credentials invalid");
+  }
+  if (auth_step_ == 0) {
+    auth_user_ = *decoded;
+    auth_step_ = 1;
+    return finish(334, "", "UGFzc3dvcmQ6");
+  }
+  bool ok = auth_user_ == config_.auth_user && *decoded == config_.auth_password;
+  return ok ? finish(235, "2.7.0", "Authentication successful")
+            : finish(535, "5.7.8", "Authentication credentials invalid");
+}
+
+void server_session::finish_message(bool via_bdat) {
+  if (via_bdat) {
+    if (bdat_discarding_) {
+      out_ += std::exchange(pending_bdat_reply_, {});
+      bdat_discarding_ = model_.state().where == phase::bdat_failed;
+      return;
+    }
+    auto parsed = parse_command(pending_bdat_command_);
+    std::size_t before = out_.size();
+    if (content_too_big_) {
+      send_reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    } else if (bdat_last_) {
+      messages_.push_back({reverse_path_, forward_paths_, content_, true, model_.state().tls});
+      record(server_event::kind::message_stored, std::to_string(content_.size()) + " octets via BDAT");
+      send_reply(250, "2.0.0", "Message accepted for delivery");
+    } else {
+      send_reply(250, "2.0.0", std::to_string(parsed ? parsed->chunk_size : 0) + " octets received");
+    }
+    if (parsed)
+      if (auto r = parse_reply(std::string_view(out_).substr(before))) model_.on_reply(*parsed, *r);
+    if (bdat_last_ || content_too_big_) {
+      if (content_too_big_) bdat_discarding_ = true;
+      content_.clear();
+      forward_paths_.clear();
+    }
+    return;
+  }
+  std::size_t before = out_.size();
+  if (content_too_big_) {
+    send_reply(552, "5.3.4", "Message size exceeds fixed maximum message size");  // RFC 1870 4
+  } else {
+    messages_.push_back({reverse_path_, forward_paths_, content_, false, model_.state().tls});
+    record(server_event::kind::message_stored, std::to_string(content_.size()) + " octets");
+    send_reply(250, "2.0.0", "Message accepted for delivery");
+  }
+  if (auto r = parse_reply(std::string_view(out_).substr(before))) model_.on_end_of_data(*r);
+  content_.clear();
+  forward_paths_.clear();
+  reverse_path_.clear();
+}
+
+}  // namespace smtpspec::reference

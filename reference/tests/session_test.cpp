@@ -1,0 +1,599 @@
+// Tests of the session state machine: RFC 5321 Appendix D walked through line by
+// line, the command-reply table of 4.3.2, the ordering rules of 3.3 and 4.1.4,
+// and the extensions' state rules (RFC 3207, 2920, 1870, 3030, 4954, 2034).
+#include "smtpspec/reference/session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <tuple>
+
+namespace smtpspec::reference {
+namespace {
+
+/// Parsed commands hold views into their line: keep every line alive for the test.
+class fixture_lines {
+ public:
+  const command& parse(std::string line, command_options opt = {}) {
+    lines_.push_back(std::move(line));
+    auto r = parse_command(lines_.back(), opt);
+    EXPECT_TRUE(r.has_value()) << "parse failed for '" << lines_.back() << "': " << to_string(r ? error::ok : r.error().code);
+    commands_.push_back(r ? *r : command{});
+    return commands_.back();
+  }
+
+ private:
+  std::deque<std::string> lines_;
+  std::deque<command> commands_;
+};
+
+reply make_reply(std::string_view wire_without_last_crlf) {
+  std::string wire(wire_without_last_crlf);
+  std::string normalised;
+  // Accept "\n" as line separator in test literals; the wire form uses CRLF.
+  std::istringstream in(wire);
+  for (std::string line; std::getline(in, line);) normalised += line + "\r\n";
+  reply_parser_options opt;
+  opt.allow_any_code = true;  // the judge must see out-of-range codes to grade them
+  auto r = parse_reply(normalised, opt);
+  EXPECT_TRUE(r.has_value()) << "bad reply literal: " << wire;
+  return r ? *r : reply{};
+}
+
+/// A session that has seen the greeting and an EHLO advertising `keywords`.
+session after_ehlo(fixture_lines& lines, const std::string& keywords = "PIPELINING\nSIZE 1000\n8BITMIME") {
+  session s;
+  s.on_greeting(make_reply("220 mx.example ESMTP"));
+  std::string wire = "250-mx.example";
+  std::istringstream in(keywords);
+  std::vector<std::string> kw;
+  for (std::string k; std::getline(in, k);) kw.push_back(k);
+  if (kw.empty()) wire = "250 mx.example";
+  for (std::size_t i = 0; i < kw.size(); ++i) wire += "\n250" + std::string(i + 1 == kw.size() ? " " : "-") + kw[i];
+  s.on_reply(lines.parse("EHLO client.example"), make_reply(wire));
+  return s;
+}
+
+outcome grade(const session& s, const command& c, std::string_view reply_text) {
+  return judge(s.expect(c), make_reply(reply_text)).kind;
+}
+
+// --- Appendix D: the RFC's own example sessions judge as conforming ----------------------
+
+struct walk_result {
+  int replies_judged = 0;
+  std::vector<std::string> problems;
+  phase final_phase = phase::connecting;
+};
+
+/// Walks an "S:"/"C:" transcript: every server reply is judged against what the
+/// model expects for the command before it, and the state follows the reply.
+walk_result walk_transcript(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << path;
+  std::vector<std::pair<char, std::string>> events;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::string text = line.size() > 3 ? line.substr(3) : std::string();
+    // The transcripts indent some lines; "C:" / "S:" follow optional blanks.
+    auto pos = line.find_first_not_of(' ');
+    char who = line[pos];
+    text = line.size() > pos + 3 ? line.substr(pos + 3) : std::string();
+    events.emplace_back(who, text);
+  }
+
+  walk_result out;
+  session s;
+  fixture_lines lines;
+  reply_parser parser;
+  enum class pending { greeting, command, end_of_data } waiting = pending::greeting;
+  const command* last = nullptr;
+  bool in_data = false;
+  for (const auto& [who, text] : events) {
+    if (who == 'C') {
+      if (in_data) {
+        if (text == ".") {
+          in_data = false;
+          waiting = pending::end_of_data;
+        }
+        continue;
+      }
+      last = &lines.parse(text);
+      waiting = pending::command;
+      continue;
+    }
+    auto status = parser.feed_line(text);
+    if (status.code == error::need_more) continue;
+    EXPECT_EQ(status.code, error::ok) << text;
+    reply r = parser.take();
+    expectation e;
+    switch (waiting) {
+      case pending::greeting: e = s.expect_greeting(); break;
+      case pending::command: e = s.expect(*last); break;
+      case pending::end_of_data: e = s.expect_end_of_data(); break;
+    }
+    auto j = judge(e, r);
+    ++out.replies_judged;
+    if (!j.conforming()) out.problems.push_back(r.to_wire() + ": " + j.explanation);
+    auto findings = s.check_reply(waiting == pending::command ? last->kind : verb::unknown, r,
+                                  waiting == pending::greeting);
+    for (const auto& f : findings)
+      if (f.strength == level::must) out.problems.push_back(r.to_wire() + ": " + f.text);
+    switch (waiting) {
+      case pending::greeting: s.on_greeting(r); break;
+      case pending::command:
+        s.on_reply(*last, r);
+        if (s.state().where == phase::data) in_data = true;
+        break;
+      case pending::end_of_data: s.on_end_of_data(r); break;
+    }
+  }
+  out.final_phase = s.state().where;
+  return out;
+}
+
+class appendix_d : public ::testing::TestWithParam<std::tuple<const char*, int>> {};
+
+TEST_P(appendix_d, every_reply_conforms_and_the_session_ends_closed) {
+  auto [file, replies] = GetParam();
+  auto result = walk_transcript(std::string(SMTPSPEC_REFERENCE_TEST_DATA) + "/" + file);
+  EXPECT_EQ(result.replies_judged, replies);
+  EXPECT_TRUE(result.problems.empty()) << ::testing::PrintToString(result.problems);
+  EXPECT_EQ(result.final_phase, phase::closed);
+}
+
+INSTANTIATE_TEST_SUITE_P(rfc5321, appendix_d,
+                         ::testing::Values(std::make_tuple("appendix_d1.txt", 9),
+                                           std::make_tuple("appendix_d2.txt", 7),
+                                           std::make_tuple("appendix_d3_step1.txt", 7),
+                                           std::make_tuple("appendix_d3_step2.txt", 7),
+                                           std::make_tuple("appendix_d4.txt", 8)));
+
+TEST(appendix_d_walk, a_server_that_accepts_rcpt_green_out_of_order_is_caught) {
+  // The same walk must fail when a reply is wrong: a 354 answered to RCPT.
+  session s;
+  fixture_lines lines;
+  s.on_greeting(make_reply("220 foo.com ready"));
+  s.on_reply(lines.parse("EHLO bar.com"), make_reply("250 foo.com"));
+  EXPECT_EQ(grade(s, lines.parse("RCPT TO:<Green@foo.com>"), "250 OK"), outcome::wrong_class);
+}
+
+// --- 4.3.2: the command-reply table ---------------------------------------------------------
+
+struct table_row {
+  const char* command;
+  std::vector<std::uint16_t> listed;
+};
+
+class command_reply_table : public ::testing::TestWithParam<table_row> {};
+
+TEST_P(command_reply_table, listed_codes_conform_and_other_classes_do_not) {
+  const auto& row = GetParam();
+  fixture_lines lines;
+  session s = after_ehlo(lines, "8BITMIME\nSIZE\nDSN\nHELP");
+  const std::string text(row.command);
+  // Put the session in the state where the command is in sequence (4.1.4).
+  if (text.rfind("RCPT", 0) == 0 || text == "DATA") {
+    s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+    if (text == "DATA") s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("250 OK"));
+  }
+  const command& c = lines.parse(text);
+  for (auto code : row.listed)
+    EXPECT_EQ(grade(s, c, std::to_string(code) + " text"), outcome::conforming) << text << " -> " << code;
+  // 421 is allowed for any command (4.3.2).
+  EXPECT_EQ(grade(s, c, "421 closing"), outcome::conforming);
+  // A code outside 2-5 is never allowed (4.3.2).
+  EXPECT_EQ(grade(s, c, "199 huh"), outcome::out_of_range);
+  EXPECT_EQ(grade(s, c, "600 huh"), outcome::out_of_range);
+  // A 3yz where none is listed (only DATA has 354) breaks the meaning of the code.
+  bool lists_3 = std::any_of(row.listed.begin(), row.listed.end(), [](auto c3) { return c3 / 100 == 3; });
+  if (!lists_3) EXPECT_EQ(grade(s, c, "354 go on"), outcome::wrong_class) << text;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    rfc5321_4_3_2, command_reply_table,
+    ::testing::Values(table_row{"EHLO bar.com", {250, 504, 550, 502}}, table_row{"HELO bar.com", {250, 504, 550}},
+                      table_row{"MAIL FROM:<a@bar.com>", {250, 552, 451, 452, 550, 553, 503, 455, 555}},
+                      table_row{"RCPT TO:<b@foo.com>", {250, 251, 550, 551, 552, 553, 450, 451, 452, 503, 455, 555}},
+                      table_row{"DATA", {354, 503, 554}}, table_row{"RSET", {250}},
+                      table_row{"VRFY Crispin", {250, 251, 252, 550, 551, 553, 502, 504}},
+                      table_row{"EXPN staff", {250, 252, 550, 500, 502, 504}}, table_row{"HELP", {211, 214, 502, 504}},
+                      table_row{"NOOP", {250}}, table_row{"QUIT", {221}}));
+
+TEST(command_reply_table, end_of_data_codes) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("DATA"), make_reply("354 go ahead"));
+  ASSERT_EQ(s.state().where, phase::data);
+  for (std::uint16_t code : {250, 552, 554, 451, 452, 450, 550})
+    EXPECT_EQ(judge(s.expect_end_of_data(), make_reply(std::to_string(code) + " x")).kind, outcome::conforming) << code;
+  EXPECT_EQ(judge(s.expect_end_of_data(), make_reply("354 again")).kind, outcome::wrong_class);
+  // 4.1.1.4: the buffers are cleared whatever the outcome.
+  s.on_end_of_data(make_reply("554 no"));
+  EXPECT_EQ(s.state().where, phase::ready);
+  EXPECT_EQ(s.state().recipients_accepted, 0u);
+}
+
+TEST(command_reply_table, unlisted_code_of_right_class_is_a_should_finding) {
+  // The design's example: "554 Relay access denied" to RCPT is class 5 but not listed.
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  auto j = judge(s.expect(lines.parse("RCPT TO:<x@elsewhere.example>")), make_reply("554 5.7.1 Relay access denied"));
+  EXPECT_EQ(j.kind, outcome::unlisted_code);
+  EXPECT_EQ(j.strength, level::should);
+}
+
+TEST(command_reply_table, greeting_allows_220_and_554_only) {
+  session s;
+  EXPECT_EQ(judge(s.expect_greeting(), make_reply("220 foo.com ready")).kind, outcome::conforming);
+  EXPECT_EQ(judge(s.expect_greeting(), make_reply("554 no service")).kind, outcome::conforming);
+  // 250 has the right first digit but is not the Greeting of 4.2: a SHOULD finding.
+  EXPECT_EQ(judge(s.expect_greeting(), make_reply("250 hello")).kind, outcome::unlisted_code);
+  EXPECT_EQ(judge(s.expect_greeting(), make_reply("354 hello")).kind, outcome::wrong_class);
+}
+
+// --- ordering: 3.3 and 4.1.4 ------------------------------------------------------------------
+
+TEST(order_of_commands, rcpt_without_mail_must_get_503) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  auto e = s.expect(lines.parse("RCPT TO:<b@foo.com>"));
+  EXPECT_EQ(e.codes, std::vector<std::uint16_t>{503});
+  EXPECT_EQ(e.strength, level::must);
+  EXPECT_EQ(e.cite, (citation{5321, "3.3"}));
+  EXPECT_EQ(grade(s, lines.parse("RCPT TO:<b@foo.com>"), "250 OK"), outcome::wrong_class);
+}
+
+TEST(order_of_commands, data_without_recipients_gets_503_or_554) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("RCPT TO:<nobody@foo.com>"), make_reply("550 no such user"));
+  const auto& data = lines.parse("DATA");
+  EXPECT_EQ(grade(s, data, "503 need RCPT"), outcome::conforming);
+  EXPECT_EQ(grade(s, data, "554 no valid recipients"), outcome::conforming);
+  auto j = judge(s.expect(data), make_reply("354 go ahead"));
+  EXPECT_EQ(j.kind, outcome::wrong_class);
+  EXPECT_EQ(j.strength, level::must);
+}
+
+TEST(order_of_commands, mail_before_ehlo_tolerated_is_only_a_should_finding) {
+  // 4.1.4 puts the MUST on the client; the design says a tolerant server is WARN.
+  fixture_lines lines;
+  session s;
+  s.on_greeting(make_reply("220 foo.com"));
+  auto j = judge(s.expect(lines.parse("MAIL FROM:<a@bar.com>")), make_reply("250 OK"));
+  EXPECT_EQ(j.kind, outcome::wrong_class);
+  EXPECT_EQ(j.strength, level::should);
+}
+
+TEST(order_of_commands, noop_before_ehlo_should_not_get_503) {
+  fixture_lines lines;
+  session s;
+  s.on_greeting(make_reply("220 foo.com"));
+  auto j = judge(s.expect(lines.parse("NOOP")), make_reply("503 say hello first"));
+  EXPECT_EQ(j.kind, outcome::wrong_class);
+  EXPECT_EQ(j.strength, level::should);
+}
+
+TEST(order_of_commands, nested_mail_is_out_of_sequence) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  EXPECT_EQ(grade(s, lines.parse("MAIL FROM:<c@bar.com>"), "503 nested MAIL"), outcome::conforming);
+}
+
+TEST(order_of_commands, ehlo_resets_the_transaction) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("EHLO bar.com"), make_reply("250 foo.com"));
+  EXPECT_EQ(s.state().where, phase::ready);
+  EXPECT_EQ(s.state().recipients_accepted, 0u);
+  EXPECT_EQ(grade(s, lines.parse("DATA"), "354 go"), outcome::wrong_class);
+}
+
+TEST(order_of_commands, refused_ehlo_leaves_the_state) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("EHLO bar.com"), make_reply("550 go away"));
+  EXPECT_EQ(s.state().where, phase::mail);  // 4.1.4: "MUST stay in the same state"
+}
+
+TEST(order_of_commands, rset_returns_to_ready_and_must_get_250) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  const auto& rset = lines.parse("RSET");
+  EXPECT_EQ(grade(s, rset, "500 what"), outcome::wrong_class);
+  s.on_reply(rset, make_reply("250 OK"));
+  EXPECT_EQ(s.state().where, phase::ready);
+}
+
+TEST(order_of_commands, quit_closes_and_nothing_is_expected_after) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  s.on_reply(lines.parse("QUIT"), make_reply("221 bye"));
+  EXPECT_EQ(s.state().where, phase::closed);
+  auto e = s.expect(lines.parse("NOOP"));
+  EXPECT_TRUE(e.codes.empty());
+  EXPECT_EQ(judge(e, make_reply("250 OK")).kind, outcome::wrong_class);
+}
+
+TEST(order_of_commands, reply_421_closes_from_any_state) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("421 shutting down"));
+  EXPECT_EQ(s.state().where, phase::closed);
+}
+
+TEST(order_of_commands, greeting_554_refuses_everything_but_quit) {
+  fixture_lines lines;
+  session s;
+  s.on_greeting(make_reply("554 no SMTP service here"));
+  EXPECT_TRUE(s.state().refused);
+  EXPECT_EQ(grade(s, lines.parse("EHLO bar.com"), "503 bad sequence"), outcome::conforming);
+  EXPECT_EQ(grade(s, lines.parse("QUIT"), "221 bye"), outcome::conforming);
+}
+
+// --- syntax errors --------------------------------------------------------------------------
+
+TEST(invalid_commands, unknown_verb_must_get_500) {
+  session s;
+  s.on_greeting(make_reply("220 foo.com"));
+  auto e = s.expect_invalid(verb::unknown, {error::unknown_verb, 0});
+  EXPECT_EQ(judge(e, make_reply("500 unrecognized")).kind, outcome::conforming);
+  EXPECT_EQ(judge(e, make_reply("502 not implemented")).kind, outcome::unlisted_code);
+  EXPECT_EQ(judge(e, make_reply("250 OK")).kind, outcome::wrong_class);
+  EXPECT_EQ(judge(e, make_reply("250 OK")).strength, level::must);
+}
+
+TEST(invalid_commands, invalid_characters_must_get_501) {
+  session s;
+  auto e = s.expect_invalid(verb::mail, {error::eight_bit_octet, 14});
+  EXPECT_EQ(e.strength, level::must);
+  EXPECT_EQ(e.cite, (citation{5321, "4.1.2"}));
+  EXPECT_EQ(judge(e, make_reply("501 bad character")).kind, outcome::conforming);
+}
+
+TEST(invalid_commands, over_long_line_may_be_processed) {
+  // 4.5.3.1: limits are minimums; processing a longer line is not a violation.
+  session s;
+  auto e = s.expect_invalid(verb::noop, {error::line_too_long, 512});
+  EXPECT_EQ(judge(e, make_reply("500 line too long")).kind, outcome::conforming);
+  EXPECT_NE(judge(e, make_reply("250 OK")).kind, outcome::wrong_class);
+}
+
+TEST(invalid_commands, arguments_to_data_should_get_501) {
+  session s;
+  auto e = s.expect_invalid(verb::data, {error::unexpected_argument, 4});
+  EXPECT_EQ(e.codes, std::vector<std::uint16_t>{501});
+  EXPECT_EQ(e.strength, level::should);
+}
+
+// --- STARTTLS (RFC 3207) ----------------------------------------------------------------------
+
+TEST(starttls, handshake_resets_everything_learnt_before) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "STARTTLS\nPIPELINING");
+  const auto& starttls = lines.parse("STARTTLS");
+  EXPECT_EQ(grade(s, starttls, "220 ready"), outcome::conforming);
+  EXPECT_EQ(grade(s, starttls, "454 TLS not available"), outcome::conforming);
+  s.on_reply(starttls, make_reply("220 ready"));
+  EXPECT_EQ(s.state().where, phase::tls_handshake);
+  // Plaintext after 220 to STARTTLS must get no reply (CVE-2011-0411).
+  auto injected = s.expect(lines.parse("NOOP"));
+  EXPECT_TRUE(injected.codes.empty());
+  EXPECT_EQ(injected.cite, (citation{3207, "4"}));
+  s.on_tls_established();
+  EXPECT_TRUE(s.state().tls);
+  EXPECT_EQ(s.state().where, phase::greeted);
+  EXPECT_FALSE(s.state().extended);
+  EXPECT_FALSE(s.state().offers("PIPELINING"));
+}
+
+TEST(starttls, transaction_opened_before_tls_is_gone_after) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "STARTTLS");
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("STARTTLS"), make_reply("220 go"));
+  s.on_tls_established();
+  s.on_reply(lines.parse("EHLO bar.com"), make_reply("250 foo.com"));
+  auto e = s.expect(lines.parse("RCPT TO:<b@foo.com>"));
+  EXPECT_EQ(e.codes, std::vector<std::uint16_t>{503});
+  EXPECT_EQ(e.strength, level::must);
+}
+
+TEST(starttls, second_starttls_is_refused) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "STARTTLS");
+  s.on_reply(lines.parse("STARTTLS"), make_reply("220 go"));
+  s.on_tls_established();
+  s.on_reply(lines.parse("EHLO bar.com"), make_reply("250 foo.com"));
+  const auto& again = lines.parse("STARTTLS");
+  EXPECT_EQ(grade(s, again, "503 already in TLS"), outcome::conforming);
+  EXPECT_EQ(grade(s, again, "220 go"), outcome::wrong_class);
+  auto findings = s.check_command(again);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].cite, (citation{3207, "4.2"}));
+}
+
+TEST(starttls, advertising_starttls_inside_tls_is_a_must_finding) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "STARTTLS");
+  s.on_reply(lines.parse("STARTTLS"), make_reply("220 go"));
+  s.on_tls_established();
+  auto findings = s.check_reply(verb::ehlo, make_reply("250-foo.com\n250 STARTTLS"));
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].cite, (citation{3207, "4.2"}));
+}
+
+// --- PIPELINING (RFC 2920) and waiting (4.3.1) ---------------------------------------------
+
+TEST(pipelining, commands_sent_without_waiting_need_pipelining) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "SIZE");
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  auto findings = s.check_command(lines.parse("RCPT TO:<b@foo.com>"), {1, verb::mail});
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].cite, (citation{5321, "4.3.1"}));
+}
+
+TEST(pipelining, mail_rcpt_may_be_grouped_but_not_after_data) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "PIPELINING");
+  EXPECT_TRUE(s.check_command(lines.parse("RCPT TO:<b@foo.com>"), {1, verb::mail}).size() == 1)
+      << "RCPT before MAIL was accepted is still out of order";
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  EXPECT_TRUE(s.check_command(lines.parse("RCPT TO:<b@foo.com>"), {1, verb::mail}).empty());
+  auto after_data = s.check_command(lines.parse("RCPT TO:<b@foo.com>"), {1, verb::data});
+  ASSERT_EQ(after_data.size(), 1u);
+  EXPECT_EQ(after_data[0].cite, (citation{2920, "3.1"}));
+}
+
+TEST(pipelining, group_enders) {
+  for (verb v : {verb::ehlo, verb::data, verb::vrfy, verb::expn, verb::quit, verb::noop, verb::starttls, verb::auth})
+    EXPECT_TRUE(ends_pipeline_group(v)) << to_string(v);
+  for (verb v : {verb::mail, verb::rcpt, verb::rset, verb::bdat}) EXPECT_FALSE(ends_pipeline_group(v)) << to_string(v);
+}
+
+// --- SIZE (RFC 1870) ----------------------------------------------------------------------------
+
+TEST(size, declared_size_over_the_limit_expects_552) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "SIZE 1000");
+  auto e = s.expect(lines.parse("MAIL FROM:<a@bar.com> SIZE=5000"));
+  EXPECT_EQ(e.codes, std::vector<std::uint16_t>{552});
+  EXPECT_EQ(e.cite.rfc, 1870);
+  EXPECT_EQ(grade(s, lines.parse("MAIL FROM:<a@bar.com> SIZE=999"), "250 OK"), outcome::conforming);
+}
+
+TEST(size, parameter_without_the_extension_expects_555) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "PIPELINING");
+  const auto& mail = lines.parse("MAIL FROM:<a@bar.com> SIZE=10");
+  EXPECT_EQ(grade(s, mail, "555 unknown parameter"), outcome::conforming);
+  auto findings = s.check_command(mail);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].cite, (citation{5321, "4.1.1.3"}));
+}
+
+// --- CHUNKING (RFC 3030) ------------------------------------------------------------------------
+
+TEST(chunking, bdat_chunks_then_last_completes_the_transaction) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "CHUNKING\nPIPELINING");
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("250 OK"));
+  const auto& chunk = lines.parse("BDAT 100");
+  EXPECT_EQ(grade(s, chunk, "250 100 octets"), outcome::conforming);
+  s.on_reply(chunk, make_reply("250 100 octets"));
+  EXPECT_EQ(s.state().where, phase::bdat);
+  // DATA cannot join a BDAT transaction.
+  EXPECT_EQ(s.expect(lines.parse("DATA")).codes, std::vector<std::uint16_t>{503});
+  s.on_reply(lines.parse("BDAT 0 LAST"), make_reply("250 message accepted"));
+  EXPECT_EQ(s.state().where, phase::ready);
+}
+
+TEST(chunking, failed_bdat_is_indeterminate_until_rset) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "CHUNKING");
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("BDAT 100"), make_reply("452 no space"));
+  EXPECT_EQ(s.state().where, phase::bdat_failed);
+  EXPECT_EQ(grade(s, lines.parse("BDAT 10 LAST"), "250 OK"), outcome::wrong_class);
+  EXPECT_FALSE(s.check_command(lines.parse("BDAT 10 LAST")).empty());
+  s.on_reply(lines.parse("RSET"), make_reply("250 OK"));
+  EXPECT_EQ(s.state().where, phase::ready);
+}
+
+TEST(chunking, bdat_before_rcpt_gets_503) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "CHUNKING");
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  EXPECT_EQ(grade(s, lines.parse("BDAT 5 LAST"), "250 OK"), outcome::wrong_class);
+}
+
+// --- AUTH (RFC 4954) ----------------------------------------------------------------------------
+
+TEST(auth, exchange_then_second_auth_must_get_503) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "AUTH PLAIN LOGIN");
+  const auto& auth = lines.parse("AUTH LOGIN");
+  EXPECT_EQ(grade(s, auth, "334 VXNlcm5hbWU6"), outcome::conforming);
+  s.on_reply(auth, make_reply("334 VXNlcm5hbWU6"));
+  EXPECT_EQ(s.state().where, phase::auth);
+  EXPECT_EQ(judge(s.expect_auth_response("dXNlcg=="), make_reply("334 UGFzc3dvcmQ6")).kind, outcome::conforming);
+  s.on_auth_reply(make_reply("334 UGFzc3dvcmQ6"));
+  s.on_auth_reply(make_reply("235 2.7.0 Authentication successful"));
+  EXPECT_TRUE(s.state().authenticated);
+  EXPECT_EQ(s.state().where, phase::ready);
+  auto again = s.expect(lines.parse("AUTH PLAIN dGVzdAB0ZXN0AHRlc3Q="));
+  EXPECT_EQ(again.codes, std::vector<std::uint16_t>{503});
+  EXPECT_EQ(again.strength, level::must);
+}
+
+TEST(auth, cancel_must_get_501) {
+  session s;
+  auto e = s.expect_auth_response("*");
+  EXPECT_EQ(e.codes, std::vector<std::uint16_t>{501});
+  EXPECT_EQ(e.strength, level::must);
+  EXPECT_EQ(judge(e, make_reply("235 ok")).kind, outcome::wrong_class);
+  EXPECT_EQ(s.expect_auth_response("not base64!").codes, std::vector<std::uint16_t>{501});
+}
+
+TEST(auth, during_a_transaction_must_get_503) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "AUTH PLAIN");
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  EXPECT_EQ(s.expect(lines.parse("AUTH PLAIN")).codes, std::vector<std::uint16_t>{503});
+}
+
+// --- reply content -------------------------------------------------------------------------------
+
+TEST(reply_content, helo_must_not_get_an_ehlo_style_reply) {
+  fixture_lines lines;
+  session s;
+  s.on_greeting(make_reply("220 foo.com"));
+  auto findings = s.check_reply(verb::helo, make_reply("250-foo.com\n250-PIPELINING\n250 SIZE 100"));
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].cite, (citation{5321, "3.2"}));
+  EXPECT_TRUE(s.check_reply(verb::helo, make_reply("250 foo.com")).empty());
+}
+
+TEST(reply_content, enhanced_status_codes_once_advertised) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "ENHANCEDSTATUSCODES");
+  EXPECT_TRUE(s.check_reply(verb::noop, make_reply("250 2.0.0 OK")).empty());
+  auto missing = s.check_reply(verb::noop, make_reply("250 OK"));
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0].cite, (citation{2034, "4"}));
+  auto mismatch = s.check_reply(verb::noop, make_reply("250 5.0.0 OK"));
+  ASSERT_EQ(mismatch.size(), 1u);
+  // The EHLO reply itself carries no enhanced status codes.
+  EXPECT_TRUE(s.check_reply(verb::ehlo, make_reply("250-foo.com\n250 ENHANCEDSTATUSCODES")).empty());
+}
+
+TEST(reply_content, greeting_needs_a_domain) {
+  session s;
+  EXPECT_TRUE(s.check_reply(verb::unknown, make_reply("220 foo.com ESMTP"), true).empty());
+  EXPECT_FALSE(s.check_reply(verb::unknown, make_reply("220 ***"), true).empty());
+}
+
+TEST(citations, render_as_text_and_link) {
+  citation c{5321, "4.1.1.4"};
+  EXPECT_EQ(c.to_string(), "RFC 5321 4.1.1.4");
+  EXPECT_EQ(c.url(), "https://www.rfc-editor.org/rfc/rfc5321#section-4.1.1.4");
+}
+
+}  // namespace
+}  // namespace smtpspec::reference
