@@ -265,6 +265,16 @@ data_feed_result data_decoder::feed(std::string_view chunk, std::string& out) {
           break;
         }
         // c is CR, LF or NUL; it is content in every case.
+        if (c == '\r' && n - i >= 3 && p[i + 1] == '\n' && p[i + 2] != '.') {
+          // The common case in one step: CRLF, then a line that does not start
+          // with ".". The same transitions as mid -> after_cr -> line_start -> mid
+          // taken octet by octet, and nothing is looked at past the chunk.
+          count_line_octets(2);
+          start_line(pos, pos + 2);
+          state_ = state::mid;
+          i += 2;
+          break;
+        }
         if (c == '\r') {
           cr_offset_ = pos;
           state_ = state::after_cr;

@@ -188,7 +188,9 @@ TEST(AddressUtf8, SequenceLengthsAndFirstBadOctet) {
     SCOPED_TRACE(show(c.in));
     std::size_t bad = 99;
     EXPECT_EQ(utf8_non_ascii_length(c.in, bad), c.length);
-    if (c.length == 0) EXPECT_EQ(bad, c.bad);
+    if (c.length == 0) {
+      EXPECT_EQ(bad, c.bad);
+    }
   }
 }
 
@@ -248,6 +250,7 @@ TEST(AddressLiteral, RejectsIpv4WithErrorAndOffset) {
       {"[256.1.1.1]"sv, error::bad_address_literal, 3},  // Snum above 255: at the digit
       {"[1.2.3.256]"sv, error::bad_address_literal, 9},
       {"[1234.1.1.1]"sv, error::bad_address_literal, 4},  // 1*3DIGIT
+      {"[0001.1.1.1]"sv, error::bad_address_literal, 4},  // ... even when the value is small
       {"[1.2.3]"sv, error::bad_address_literal, 6},       // 4 Snum
       {"[1.2.3.4.5]"sv, error::bad_address_literal, 8},
       {"[1..2.3]"sv, error::bad_address_literal, 3},
@@ -285,6 +288,7 @@ TEST(AddressLiteral, RejectsIpv6WithErrorAndOffset) {
       {"[IPv6:::1.2.3.256]"sv, error::bad_address_literal, 16},
       {"[IPv6:a.1.2.3]"sv, error::bad_address_literal, 7},
       {"[IPv6:1234.1.2.3]"sv, error::bad_address_literal, 10},
+      {"[IPv6:::1.2.3.0001]"sv, error::bad_address_literal, 17},  // Snum = 1*3DIGIT
       {"[IPv6:::1.2.3.4:1]"sv, error::bad_address_literal, 15},  // nothing after the IPv4 part
       {"[IPv6:::1"sv, error::bad_address_literal, 9},
       {"[IPv6:::1\t]"sv, error::control_character, 9},
@@ -535,6 +539,15 @@ TEST(AddressPath, SourceRoutesAreAccepted) {
     EXPECT_EQ(r->box.text, c.box);
     EXPECT_EQ(r->text, c.in);
   }
+}
+
+TEST(AddressPath, IntoFillsInPlace) {
+  path out;
+  EXPECT_EQ(parse_path_into("<a@b.example> x", false, false, {}, out), parse_error{});
+  EXPECT_EQ(out.text, "<a@b.example>");
+  EXPECT_EQ(out.box.host, "b.example");
+  path bad;
+  EXPECT_EQ(parse_path_into("<a@b", false, false, {}, bad), (parse_error{error::bad_path, 4}));
 }
 
 TEST(AddressPath, RejectsWithErrorAndOffset) {

@@ -10,7 +10,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "smtpspec/harness/tls.hpp"
@@ -26,7 +28,17 @@ struct reference_server_options {
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};  ///< 4.5.3.2.7
   std::string store_dir;               ///< write each accepted message as a file here; empty: memory only
   std::size_t memory_store_limit = 10000;  ///< messages kept in memory (oldest dropped)
+  /// Content octets kept in memory in total (oldest messages dropped first), so a
+  /// long-running server cannot grow without bound even with large messages.
+  std::size_t memory_store_bytes = 256 * 1024 * 1024;
+  /// Connections served at once; beyond it a new connection gets 421 (RFC 5321
+  /// 3.8, 4.3.2) and is closed.
+  std::size_t max_connections = 1000;
   unsigned threads = 1;
+  /// Receives one line per noteworthy event (a handler that failed, a TLS
+  /// handshake that failed, plaintext discarded after STARTTLS...). Called from
+  /// the server's threads, so it must be thread-safe. Empty: silent.
+  std::function<void(std::string_view)> log;
 };
 
 /// A message the server accepted, with a sequence number.
@@ -47,14 +59,21 @@ class reference_server {
   /// The bound address as HOST:PORT (the real port when 0 was asked for).
   std::string address() const;
   std::uint16_t port() const;
+  /// The generated self-signed certificate (PEM), for clients that want to verify
+  /// it (client_tls_options::ca_file); empty when a certificate file was given.
+  std::string certificate_pem() const;
 
-  /// Accepted messages so far (copy) and a way to find one by a marker in its content.
+  /// Accepted messages so far (copy) and a way to find one by a marker in its
+  /// content or envelope (newest first).
   std::vector<accepted_message> messages() const;
   std::optional<accepted_message> find_message(std::string_view marker) const;
   std::uint64_t connections_served() const;
 
+  /// Closes the listening socket and every open connection, and returns once the
+  /// server's threads have finished. Call it from any thread but the server's own
+  /// (not from a signal handler: use a signal_set or sigwait thread for that).
   void stop();
-  /// Blocks until stop() (or a signal handler calling stop()).
+  /// Blocks until stop() has been called (from another thread).
   void wait();
 
  private:

@@ -1,0 +1,55 @@
+// The subcommands of `smtpspec`; main.cpp wires them to CLI11.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "smtpspec/harness/runner.hpp"
+
+namespace smtpspec::cli {
+
+/// Exit codes (design.md): 0 every MUST case passed; 1 a case failed or errored;
+/// 2 usage, configuration or scenario-file error; 3 the target could not be reached.
+enum exit_code : int { ok = 0, failed = 1, usage = 2, unreachable = 3 };
+
+/// Which cases to run or list.
+struct selection {
+  std::vector<std::string> suites;  ///< names (prefixes), files or directories; empty: all built-in
+  std::vector<std::string> cases;   ///< globs on case ids
+  std::vector<std::string> skips;   ///< globs on case ids
+  std::vector<std::string> tags;    ///< any of these tags
+};
+
+struct server_command {
+  std::string target;  ///< HOST:PORT; empty: the embedded reference server
+  selection select;
+  harness::run_settings settings;
+  std::string tls = "none";
+  std::string json, html, junit, transcripts, maildir;
+  std::vector<std::string> defects;  ///< test-only: break the embedded server
+  double reply_timeout = 10, case_timeout = 60, connect_timeout = 10, settle = 0.3;
+  bool verbose = false, quiet = false;
+};
+
+struct serve_command {
+  std::string listen = "127.0.0.1:2525";
+  bool implicit_tls = false;
+  std::string cert, key, store;
+  std::vector<std::string> defects;
+  double idle_timeout = 300;
+  unsigned threads = 1;
+};
+
+struct list_command {
+  selection select;
+  bool json = false;
+};
+
+int run_server(server_command& cmd);
+int run_serve(const serve_command& cmd);
+int run_list(const list_command& cmd);
+
+/// The directory of the built-in scenarios: $SMTPSPEC_SCENARIOS, else the source tree's.
+std::string builtin_scenarios();
+
+}  // namespace smtpspec::cli

@@ -1,0 +1,120 @@
+// smtpspec: SMTP conformance and fuzz testing. This file only declares the command
+// line (CLI11); the subcommands live beside it.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <thread>
+
+#include "commands.hpp"
+
+namespace {
+
+void add_selection(CLI::App& app, smtpspec::cli::selection& s) {
+  app.add_option("--suite", s.suites,
+                 "Suite to run: a suite name or prefix (rfc5321, rfc3207.starttls), a .toml file or a directory; "
+                 "repeatable. Default: every built-in suite");
+  app.add_option("--case", s.cases, "Only cases whose id matches this glob (e.g. 'rfc5321.data.*'); repeatable");
+  app.add_option("--skip", s.skips, "Leave out cases whose id matches this glob; repeatable");
+  app.add_option("--tag", s.tags, "Only cases with this tag (smuggling, security, pipelining...); repeatable");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace smtpspec::cli;
+  CLI::App app{"smtpspec " SMTPSPEC_VERSION
+               ": tells, case by case and with the RFC section in hand, where an SMTP server breaks RFC 5321 and its "
+               "extensions, and whether it can be desynchronised (SMTP smuggling, STARTTLS injection).",
+               "smtpspec"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", SMTPSPEC_VERSION);
+  app.footer(
+      "Examples:\n"
+      "  smtpspec server                          run every case against the built-in reference server\n"
+      "  smtpspec server 127.0.0.1:25 --to postmaster@localhost --json out.json\n"
+      "  smtpspec server mx.example.test:25 --tls starttls --insecure --tag smuggling\n"
+      "  smtpspec serve --listen 127.0.0.1:2525   run the reference server alone\n"
+      "  smtpspec list --suite rfc3207            show cases with their RFC section and level\n"
+      "Exit codes: 0 all MUST cases passed, 1 a case failed or errored, 2 usage or scenario error,\n"
+      "            3 the target could not be reached.");
+
+  server_command server;
+  auto* s = app.add_subcommand("server", "Test an SMTP server (default target: the embedded reference server)");
+  s->add_option("target", server.target, "HOST:PORT or [IPv6]:PORT of the server under test (port 25 if omitted)");
+  s->add_option("--tls", server.tls, "How every case connects: none, starttls (RFC 3207) or implicit (RFC 8314)")
+      ->check(CLI::IsMember({"none", "starttls", "implicit"}))
+      ->capture_default_str();
+  s->add_flag("-k,--insecure", server.settings.tls_options.insecure, "Accept any TLS certificate (self-signed targets)");
+  s->add_option("--sni", server.settings.tls_options.sni, "TLS server name to send and verify");
+  s->add_option("--ca-file", server.settings.tls_options.ca_file, "Trust anchors (PEM) for verifying the target");
+  s->add_option("--client-cert", server.settings.tls_options.client_cert, "Client certificate chain (PEM)");
+  s->add_option("--client-key", server.settings.tls_options.client_key, "Client private key (PEM)");
+  add_selection(*s, server.select);
+  s->add_flag("-S,--strict", server.settings.strict, "SHOULD-level findings fail the case (WARN becomes FAIL)");
+  server.settings.jobs = std::max(1u, std::thread::hardware_concurrency());
+  s->add_option("-j,--jobs", server.settings.jobs, "Cases run in parallel (default: the number of cores)")
+      ->check(CLI::Range(1u, 256u));
+  s->add_option("--timeout", server.reply_timeout, "Seconds to wait for each reply")->capture_default_str();
+  s->add_option("--case-timeout", server.case_timeout, "Seconds a whole case may take")->capture_default_str();
+  s->add_option("--connect-timeout", server.connect_timeout, "Seconds to wait for a connection")->capture_default_str();
+  s->add_option("--settle", server.settle,
+                "Seconds of quiet after a case's last step, to catch late unexpected replies")
+      ->capture_default_str();
+  s->add_option("--helo", server.settings.client_domain, "Domain smtpspec gives in EHLO/HELO")->capture_default_str();
+  s->add_option("--from", server.settings.from, "Sender mailbox ({from})")->capture_default_str();
+  s->add_option("--to", server.settings.to, "A mailbox the target accepts ({to})")->capture_default_str();
+  s->add_option("--to2", server.settings.to2, "A second accepted mailbox ({to2}; default: --to)");
+  s->add_option("--reject", server.settings.reject,
+                "A mailbox the target refuses ({reject}; default: a random local part at the domain of --to)");
+  s->add_option("--auth-user", server.settings.auth_user, "AUTH user name ({user})")->capture_default_str();
+  s->add_option("--auth-password", server.settings.auth_password, "AUTH password ({password})")->capture_default_str();
+  s->add_option("--maildir", server.maildir,
+                "Directory where the target delivers mail (checks that read the delivered message)");
+  s->add_option("--json", server.json, "Write the complete result as JSON");
+  s->add_option("--html", server.html, "Write a self-contained HTML report");
+  s->add_option("--junit", server.junit, "Write JUnit XML (one testsuite per suite)");
+  s->add_option("--transcripts", server.transcripts, "Write each case's transcript as a text file in this directory");
+  s->add_flag("-v,--verbose", server.verbose, "Print every case's verdict and findings");
+  s->add_flag("-q,--quiet", server.quiet, "Print only the summary line");
+  s->add_option("--defect", server.defects, "Test only: break the embedded reference server in this way")
+      ->group("");  // hidden: used by the mutation tests
+
+  serve_command serve;
+  auto* v = app.add_subcommand("serve", "Run the embedded RFC-strict reference server");
+  v->add_option("--listen", serve.listen, "HOST:PORT to listen on")->capture_default_str();
+  v->add_flag("--implicit-tls", serve.implicit_tls, "TLS from the first octet (port 465 style, RFC 8314)");
+  v->add_option("--cert", serve.cert, "Certificate chain (PEM); default: a self-signed one made at start-up");
+  v->add_option("--key", serve.key, "Private key (PEM) for --cert");
+  v->add_option("--store", serve.store, "Directory to write accepted messages to (default: memory only)");
+  v->add_option("--idle-timeout", serve.idle_timeout, "Seconds of client silence before 421 (RFC 5321 4.5.3.2.7)")
+      ->capture_default_str();
+  v->add_option("--threads", serve.threads, "I/O threads")->capture_default_str();
+  v->add_option("--defect", serve.defects, "Test only: break the server in this way")->group("");
+
+  list_command list;
+  auto* l = app.add_subcommand("list", "List the cases with their RFC section and requirement level");
+  add_selection(*l, list.select);
+  l->add_flag("--json", list.json, "Print as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return exit_code::usage;
+  }
+  try {
+    if (*s) return run_server(server);
+    if (*v) return run_serve(serve);
+    if (*l) return run_list(list);
+  } catch (const std::exception& e) {
+    std::cerr << "smtpspec: " << e.what() << "\n";
+    return exit_code::usage;
+  }
+  return exit_code::usage;
+}

@@ -1,0 +1,200 @@
+// `smtpspec server`: run the selected cases against a target (by default the
+// embedded reference server) and report.
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "selection.hpp"
+#include "smtpspec/harness/reference_server.hpp"
+#include "smtpspec/reports/json_report.hpp"
+
+namespace smtpspec::cli {
+
+bool apply_defects(const std::vector<std::string>& names, reference::server_config& cfg);
+
+namespace {
+
+using namespace std::chrono;
+
+std::string iso_now() {
+  auto t = system_clock::to_time_t(system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::ostringstream out;
+  out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
+  return out.str();
+}
+
+milliseconds seconds_to_ms(double s) { return milliseconds(static_cast<long long>(s * 1000.0)); }
+
+class embedded_probe final : public harness::delivery_probe {
+ public:
+  explicit embedded_probe(const harness::reference_server& s) : server_(s) {}
+  std::optional<std::string> find(const std::string& marker) const override {
+    auto m = server_.find_message(marker);
+    if (!m) return std::nullopt;
+    return m->message.content;
+  }
+  std::string describe() const override { return "the embedded server's store"; }
+
+ private:
+  const harness::reference_server& server_;
+};
+
+bool write_file(const std::string& path, const std::string& content) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+  if (!out) {
+    std::cerr << "smtpspec: cannot write " << path << "\n";
+    return false;
+  }
+  return true;
+}
+
+std::string safe_file_name(const std::string& id) {
+  std::string out;
+  for (char c : id) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
+  return out;
+}
+
+void print_case(const harness::case_result& r, bool verbose) {
+  std::cout << std::left << std::setw(5) << harness::to_string(r.outcome) << " " << r.id << "\n";
+  if (r.outcome == harness::verdict::pass && !verbose) return;
+  if (!r.reason.empty()) std::cout << "      " << harness::visible(r.reason).substr(0, 400) << "\n";
+  if (verbose)
+    for (const auto& f : r.findings)
+      std::cout << "      - [" << reference::to_string(f.strength) << " " << f.cite.to_string() << "] "
+                << harness::visible(f.text).substr(0, 300) << "\n";
+}
+
+}  // namespace
+
+int run_server(server_command& cmd) {
+  auto& s = cmd.settings;
+  s.reply_timeout = seconds_to_ms(cmd.reply_timeout);
+  s.case_timeout = seconds_to_ms(cmd.case_timeout);
+  s.connect_timeout = seconds_to_ms(cmd.connect_timeout);
+  s.settle = seconds_to_ms(cmd.settle);
+  s.tls = cmd.tls == "starttls" ? harness::tls_mode::starttls
+          : cmd.tls == "implicit" ? harness::tls_mode::implicit
+                                  : harness::tls_mode::none;
+  if (!cmd.html.empty() || !cmd.junit.empty()) {
+    std::cerr << "smtpspec: --html and --junit are not available yet; use --json\n";
+    return exit_code::usage;
+  }
+
+  loaded_cases lc;
+  if (!load_selection(cmd.select, lc)) return exit_code::usage;
+  if (lc.cases.empty()) {
+    std::cerr << "smtpspec: no case matches the selection\n";
+    return exit_code::usage;
+  }
+
+  // The default target: the embedded reference server, started here.
+  std::unique_ptr<harness::reference_server> embedded;
+  std::unique_ptr<harness::delivery_probe> probe;
+  if (cmd.target.empty()) {
+    harness::reference_server_options opt;
+    opt.listen = "127.0.0.1:0";
+    opt.implicit_tls = s.tls == harness::tls_mode::implicit;
+    opt.session.implicit_tls = opt.implicit_tls;
+    opt.threads = 2;
+    if (!apply_defects(cmd.defects, opt.session)) return exit_code::usage;
+    embedded = std::make_unique<harness::reference_server>(opt);
+    cmd.target = embedded->address();
+    s.tls_options.insecure = true;  // its certificate is self-signed, made at start-up
+    probe = std::make_unique<embedded_probe>(*embedded);
+  } else if (!cmd.defects.empty()) {
+    std::cerr << "smtpspec: --defect applies only to the embedded server\n";
+    return exit_code::usage;
+  }
+  if (!cmd.maildir.empty()) probe = harness::make_directory_probe(cmd.maildir);
+  s.probe = probe.get();
+
+  std::string error;
+  if (!harness::endpoint_spec::parse(cmd.target, s.target, error)) {
+    std::cerr << "smtpspec: bad target '" << cmd.target << "': " << error << "\n";
+    return exit_code::usage;
+  }
+
+  harness::run_result run;
+  run.tool_version = SMTPSPEC_VERSION;
+  run.started_at = iso_now();
+  const auto started = steady_clock::now();
+  auto target = harness::probe_target(s);
+  run.target = target.info;
+  run.target.embedded = embedded != nullptr;
+  if (!target.reachable) {
+    std::cerr << "smtpspec: cannot reach " << s.target.to_string() << ": " << target.problem << "\n";
+    return exit_code::unreachable;
+  }
+  run.options.strict = s.strict;
+  run.options.jobs = s.jobs;
+  run.options.reply_timeout = s.reply_timeout;
+  run.options.case_timeout = s.case_timeout;
+  run.options.suites = cmd.select.suites;
+  run.options.filters = cmd.select.cases;
+
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  if (!cmd.quiet)
+    std::cout << "smtpspec " << SMTPSPEC_VERSION << ": " << lc.cases.size() << " cases against " << s.target.to_string()
+              << (embedded ? " (embedded reference server)" : "") << ", " << s.jobs << " jobs\n"
+              << "  banner: " << harness::visible(target.info.banner).substr(0, 200) << "\n"
+              << (target.info.tls_problem.empty() ? "" : "  TLS: " + target.info.tls_problem + "\n") << std::flush;
+
+  run.cases = harness::run_cases(lc.cases, s, target, [&](const harness::case_result& r, std::size_t done, std::size_t total) {
+    if (tty && !cmd.quiet)
+      std::cerr << "\r\033[K[" << std::setw(4) << done << "/" << total << "] " << harness::to_string(r.outcome) << " "
+                << r.id << std::flush;
+  });
+  if (tty && !cmd.quiet) std::cerr << "\r\033[K" << std::flush;
+  run.finished_at = iso_now();
+  run.duration = duration_cast<microseconds>(steady_clock::now() - started);
+
+  if (!cmd.quiet)
+    for (const auto& r : run.cases)
+      if (cmd.verbose || r.outcome == harness::verdict::fail || r.outcome == harness::verdict::error ||
+          r.outcome == harness::verdict::warn)
+        print_case(r, cmd.verbose);
+
+  bool written = true;
+  if (!cmd.json.empty()) written &= write_file(cmd.json, reports::to_json(run));
+  if (!cmd.transcripts.empty()) {
+    for (const auto& r : run.cases) {
+      harness::transcript t;
+      std::string text;
+      for (const auto& e : r.transcript) {
+        switch (e.what) {
+          case harness::transcript_event::kind::client_bytes: text += "C: " + harness::visible(e.bytes) + "\n"; break;
+          case harness::transcript_event::kind::server_bytes: text += "S: " + harness::visible(e.bytes) + "\n"; break;
+          case harness::transcript_event::kind::tls_started: text += "== TLS started " + e.bytes + "\n"; break;
+          case harness::transcript_event::kind::closed: text += "== closed: " + e.bytes + "\n"; break;
+          case harness::transcript_event::kind::note: text += "# " + e.bytes + "\n"; break;
+        }
+      }
+      written &= write_file(cmd.transcripts + "/" + safe_file_name(r.id) + ".txt", text);
+    }
+  }
+
+  const double secs = static_cast<double>(run.duration.count()) / 1e6;
+  std::cout << run.cases.size() << " cases: " << run.count(harness::verdict::pass) << " PASS, "
+            << run.count(harness::verdict::fail) << " FAIL, " << run.count(harness::verdict::warn) << " WARN, "
+            << run.count(harness::verdict::skip) << " SKIP, " << run.count(harness::verdict::error) << " ERROR in "
+            << std::fixed << std::setprecision(2) << secs << " s (" << std::setprecision(1)
+            << (secs > 0 ? static_cast<double>(run.cases.size()) / secs : 0.0) << " cases/s)\n";
+  if (!cmd.json.empty() && !cmd.quiet) std::cout << "JSON report: " << cmd.json << "\n";
+  if (!written) return exit_code::usage;
+  return run.exit_code();
+}
+
+}  // namespace smtpspec::cli

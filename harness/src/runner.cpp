@@ -1,0 +1,899 @@
+// Runs one conformance case against a target; see runner.hpp for how replies are
+// matched to what was sent. RFC 5321 4.2 (one reply per command), 4.1.1.10 and 3.8
+// (closing), RFC 3207 4 and 4.2 (STARTTLS), RFC 2920 3.2 (reply order).
+#include "smtpspec/harness/runner.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "smtpspec/reference/client_stream.hpp"
+#include "smtpspec/reference/data_transparency.hpp"
+#include "smtpspec/reference/line_reader.hpp"
+#include "smtpspec/reference/reply.hpp"
+
+namespace smtpspec::harness {
+namespace ref = smtpspec::reference;
+using std::chrono::milliseconds;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+/// Reply lines longer than this cannot be framed at all; 4.5.3.1.5 allows 512.
+constexpr std::size_t k_max_reply_frame = 64 * 1024;
+
+std::string base64(std::string_view in) {
+  static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    std::uint32_t n = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8) |
+                      std::uint8_t(in[i + 2]);
+    for (int k = 18; k >= 0; k -= 6) out += k_alphabet[(n >> k) & 63];
+  }
+  if (i + 1 == in.size()) {
+    std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
+    out += k_alphabet[(n >> 18) & 63];
+    out += k_alphabet[(n >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    std::uint32_t n = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8);
+    out += k_alphabet[(n >> 18) & 63];
+    out += k_alphabet[(n >> 12) & 63];
+    out += k_alphabet[(n >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string domain_of(const std::string& mailbox) {
+  auto at = mailbox.rfind('@');
+  return at == std::string::npos ? std::string("example.test") : mailbox.substr(at + 1);
+}
+
+std::string make_nonce() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out(12, '0');
+  auto v = rng();
+  for (auto& ch : out) {
+    ch = k_hex[v & 15];
+    v >>= 4;
+  }
+  return out;
+}
+
+rfc_ref to_ref(const ref::citation& c) { return {c.rfc, std::string(c.section)}; }
+
+/// The anomaly that best explains a desynchronisation: a dot sequence a lenient
+/// server may take for end of data, rather than the bare LF or CR inside it.
+std::string_view telling_anomaly(const std::vector<ref::data_anomaly_record>& found) {
+  for (const auto& a : found)
+    if (a.kind != ref::data_anomaly::bare_lf && a.kind != ref::data_anomaly::bare_cr &&
+        a.kind != ref::data_anomaly::overlong_line)
+      return ref::to_string(a.kind);
+  return found.empty() ? std::string_view() : ref::to_string(found.front().kind);
+}
+
+std::string first_line(const ref::reply& r) {
+  std::string s = std::to_string(r.code);
+  if (!r.lines.empty()) s += " " + r.lines.front();
+  if (r.lines.size() > 1) s += " (+" + std::to_string(r.lines.size() - 1) + " lines)";
+  return s;
+}
+
+bool allows(const reply_expectation& e, const ref::reply& r) {
+  if (std::find(e.codes.begin(), e.codes.end(), r.code) != e.codes.end()) return true;
+  int k = r.klass();
+  return k >= 0 && k < 8 && ((e.classes >> k) & 1u);
+}
+
+/// Everything one run of one case works with.
+class case_run {
+ public:
+  case_run(const scenario_case& c, const run_settings& s)
+      : c_(c), s_(s), log_(s.transcript_limit), conn_(log_), nonce_(make_nonce()),
+        replies_(ref::line_reader_options{k_max_reply_frame, true}),
+        deadline_(clock_type::now() + c.timeout.value_or(s.case_timeout)) {
+    ref::reply_parser_options opt;
+    opt.allow_any_code = true;  // out-of-range codes are judged, not rejected
+    opt.allow_utf8 = true;      // RFC 6531 servers may send UTF-8 text
+    opt.max_line_length = k_max_reply_frame;
+    parser_ = ref::reply_parser(opt);
+  }
+
+  case_result run();
+
+ private:
+  // --- findings ------------------------------------------------------------------------
+  void add(ref::level l, rfc_ref cite, std::string text, std::string expected = {}, std::string observed = {},
+           bool security = false) {
+    findings_.push_back({l, std::move(cite), std::move(text), std::move(expected), std::move(observed), step_,
+                         security || is_security_case()});
+  }
+  bool is_security_case() const {
+    return std::find(c_.tags.begin(), c_.tags.end(), "security") != c_.tags.end();
+  }
+  rfc_ref main_cite() const { return c_.rfc.empty() ? rfc_ref{5321, "4.2"} : c_.rfc.front(); }
+
+  // --- I/O -----------------------------------------------------------------------------
+  milliseconds remaining(milliseconds cap) const {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline_ - clock_type::now());
+    if (left < milliseconds(1)) left = milliseconds(1);
+    return std::min(left, cap);
+  }
+  bool out_of_time() const { return clock_type::now() >= deadline_; }
+  bool write(std::string_view bytes);
+  enum class got { reply, timeout, closed, broken };
+  got read_reply(ref::reply& out, milliseconds timeout);
+  bool wait_for_close(milliseconds timeout);
+
+  // --- the exchange ----------------------------------------------------------------------
+  bool connect_and_greet();
+  bool setup_starttls();
+  bool handshake();
+  void process(const ref::reply& r);
+  bool await_replies(milliseconds timeout);
+  void drain(milliseconds quiet);
+  bool run_step(const step& st);
+  void run_checks();
+  void finish_session();
+  case_result make_result();
+
+  void inconclusive(std::string why) {
+    if (skip_reason_.empty()) skip_reason_ = std::move(why);
+    stop_ = true;
+  }
+  std::string expand(std::string_view text) const { return expand_variables(text, s_, nonce_); }
+
+  const scenario_case& c_;
+  const run_settings& s_;
+  transcript log_;
+  connection conn_;
+  std::string nonce_;
+  ref::client_stream stream_;
+  ref::line_reader replies_;
+  ref::reply_parser parser_;
+  std::string inbox_;
+  clock_type::time_point deadline_;
+  std::vector<case_finding> findings_;
+  int step_ = -1;
+  std::vector<int> replies_per_step_;
+  bool closed_ = false;
+  bool stop_ = false;
+  std::string skip_reason_, error_;
+  tls_mode tls_used_ = tls_mode::none;
+  // For accepted_messages: 2xx to end-of-data, and 354-then-2xx among unexpected replies.
+  int accepted_ = 0;
+  int unexpected_count_ = 0;
+  bool unexpected_354_ = false;
+  std::vector<std::string> unexpected_texts_;
+  std::vector<ref::data_anomaly_record> last_anomalies_;
+};
+
+bool case_run::write(std::string_view bytes) {
+  if (closed_) {
+    log_.note("not sent: the connection is closed");
+    return false;
+  }
+  auto r = conn_.write(bytes, remaining(s_.reply_timeout));
+  if (!r) {
+    if (r.status == io_status::closed || r.status == io_status::reset) closed_ = true;
+    log_.note("write failed: " + std::string(to_string(r.status)) + " " + r.detail);
+    return false;
+  }
+  stream_.sent(bytes, step_);
+  return true;
+}
+
+case_run::got case_run::read_reply(ref::reply& out, milliseconds timeout) {
+  const auto until = clock_type::now() + timeout;
+  while (true) {
+    std::string_view in = inbox_;
+    while (true) {
+      auto l = replies_.next(in);
+      if (l.state == ref::line::status::need_more) break;
+      if (l.state == ref::line::status::too_long) {
+        add(ref::level::must, {5321, "4.5.3.1.5"},
+            "the server sent a reply line of more than " + std::to_string(k_max_reply_frame) +
+                " octets; a reply line is at most 512 octets (RFC 5321 4.5.3.1.5)");
+        inbox_.clear();
+        return got::broken;
+      }
+      if (l.bare_lf)
+        add(ref::level::must, {5321, "4.2"}, "a reply line ended with LF alone; replies end lines with CRLF (RFC 5321 4.2)",
+            "CRLF", visible(l.text));
+      if (l.length > ref::max_reply_line)
+        add(ref::level::should, {5321, "4.5.3.1.5"},
+            "a reply line of " + std::to_string(l.length) + " octets exceeds the 512-octet limit of RFC 5321 4.5.3.1.5");
+      auto status = parser_.feed_line(l.text);
+      if (status.code == ref::error::need_more) continue;
+      inbox_.erase(0, inbox_.size() - in.size());
+      if (status.code == ref::error::ok) {
+        out = parser_.take();
+        return got::reply;
+      }
+      // A malformed reply still answers a command: judge it as a reply with code 0
+      // after recording what is wrong with it.
+      add(ref::level::must, {5321, "4.2"},
+          "malformed reply: " + std::string(ref::describe(status.code)) + " (RFC 5321 4.2)", "Reply-line syntax",
+          visible(l.text));
+      out = ref::reply{};
+      out.code = 0;
+      out.lines = {std::string(l.text)};
+      return got::reply;
+    }
+    inbox_.erase(0, inbox_.size() - in.size());
+    if (closed_) return got::closed;
+    auto now = clock_type::now();
+    if (now >= until || out_of_time()) return got::timeout;
+    auto wait = std::chrono::duration_cast<milliseconds>(until - now);
+    auto r = conn_.read_some(inbox_, 64 * 1024, remaining(std::max(wait, milliseconds(1))));
+    if (r.status == io_status::timeout) continue;
+    if (!r) {
+      closed_ = true;
+      if (r.status != io_status::closed) log_.note("read failed: " + std::string(to_string(r.status)) + " " + r.detail);
+    }
+  }
+}
+
+bool case_run::wait_for_close(milliseconds timeout) {
+  const auto until = clock_type::now() + timeout;
+  while (!closed_) {
+    ref::reply r;
+    auto now = clock_type::now();
+    if (now >= until) return false;
+    auto g = read_reply(r, std::chrono::duration_cast<milliseconds>(until - now));
+    if (g == got::reply) process(r);
+    else if (g == got::timeout) return false;
+  }
+  return true;
+}
+
+void case_run::process(const ref::reply& r) {
+  auto judged = stream_.on_reply(r, c_.checks.reply_content);
+  if (!judged) {
+    // 4.2: "Every command MUST generate exactly one reply": this one answers
+    // nothing smtpspec sent, so the server read the octets differently.
+    ++unexpected_count_;
+    if (r.code == 354) unexpected_354_ = true;
+    else if (r.klass() == 2 && unexpected_354_) {
+      ++accepted_;
+      unexpected_354_ = false;
+    }
+    std::string why = "a reply arrived that answers no command smtpspec sent: the server executed octets that a "
+                      "strict server reads as something else";
+    if (!last_anomalies_.empty())
+      why += " (the mail data held " + std::string(telling_anomaly(last_anomalies_)) +
+             ", which RFC 5321 4.1.1.4 does not allow to end the data)";
+    else if (stream_.injected_octets() > 0)
+      why += " (plaintext sent after 220 to STARTTLS was executed: RFC 3207 4, CVE-2011-0411)";
+    add(c_.level, {5321, "4.2"}, why, "no reply", first_line(r), true);
+    unexpected_texts_.push_back(first_line(r));
+    return;
+  }
+  const auto& j = *judged;
+  if (j.slot.what == ref::reply_slot::kind::end_of_data) {
+    last_anomalies_ = j.slot.anomalies;
+    if (r.klass() == 2) ++accepted_;
+  }
+  if (!j.grade.conforming())
+    add(j.grade.strength, to_ref(j.grade.cite), j.slot.describe() + ": " + j.grade.explanation, j.expected.describe(),
+        first_line(r));
+  for (const auto& f : j.content) add(f.strength, to_ref(f.cite), f.text, {}, first_line(r));
+
+  // The scenario's narrowed expectation for this step's n-th reply.
+  if (j.slot.tag >= 0 && j.slot.tag < static_cast<int>(c_.steps.size())) {
+    const auto& st = c_.steps[static_cast<std::size_t>(j.slot.tag)];
+    int n = replies_per_step_[static_cast<std::size_t>(j.slot.tag)]++;
+    const reply_expectation* want = nullptr;
+    if (st.what == step::kind::batch) {
+      if (n < static_cast<int>(st.expect_each.size())) want = &st.expect_each[static_cast<std::size_t>(n)];
+    } else if (n == 0) {
+      want = &st.expect;
+    }
+    if (want && !want->empty() && !want->close && !want->none && !allows(*want, r))
+      add(c_.level, main_cite(), j.slot.describe() + ": " + c_.requirement, want->to_string(), first_line(r));
+  }
+  // 4.1.1.10 / 3.8: after 221 the server closes; after 421 it closes too.
+  if (r.code == 221 || r.code == 421) {
+    if (!wait_for_close(std::min(s_.reply_timeout, milliseconds(3000))))
+      add(r.code == 221 ? ref::level::must : ref::level::should, {5321, r.code == 221 ? "4.1.1.10" : "3.8"},
+          "the server did not close the connection after " + std::to_string(r.code), "close",
+          "connection still open");
+  }
+}
+
+bool case_run::await_replies(milliseconds timeout) {
+  while (stream_.open_slots() > 0) {
+    ref::reply r;
+    auto g = read_reply(r, remaining(timeout));
+    if (g == got::reply) {
+      process(r);
+      continue;
+    }
+    const std::string what = stream_.slots().front().describe();
+    if (g == got::timeout) {
+      add(ref::level::must, {5321, "4.2"},
+          "no reply to " + what + " within " + std::to_string(timeout.count()) +
+              " ms (RFC 5321 4.2: every command MUST generate exactly one reply)",
+          "a reply", "nothing");
+      log_.note("deadline passed waiting for a reply to " + what);
+    } else if (g == got::closed) {
+      // 3.8: the server may close only after QUIT, after 421, or on a timeout.
+      add(ref::level::must, {5321, "3.8"},
+          "the server closed the connection without answering " + what +
+              " (RFC 5321 3.8: it MUST NOT close except after QUIT, 421 or a timeout)",
+          "a reply", "connection closed");
+    }
+    stream_.on_close();
+    closed_ = closed_ || g != got::timeout;
+    stop_ = true;
+    return false;
+  }
+  return true;
+}
+
+void case_run::drain(milliseconds quiet) {
+  while (!closed_) {
+    ref::reply r;
+    auto g = read_reply(r, remaining(quiet));
+    if (g != got::reply) return;
+    process(r);
+  }
+}
+
+bool case_run::handshake() {
+  std::string host = s_.tls_options.sni.empty() ? s_.target.host : s_.tls_options.sni;
+  auto r = conn_.start_tls(s_.tls_options, host, remaining(s_.reply_timeout));
+  if (!r) {
+    log_.note("TLS handshake failed: " + r.detail);
+    error_ = "TLS handshake failed: " + r.detail;
+    return false;
+  }
+  stream_.on_tls_established();
+  return true;
+}
+
+bool case_run::connect_and_greet() {
+  auto r = conn_.connect(s_.target, remaining(s_.connect_timeout));
+  if (!r) {
+    error_ = "cannot connect to " + s_.target.to_string() + ": " + std::string(to_string(r.status)) + " " + r.detail;
+    return false;
+  }
+  if (tls_used_ == tls_mode::implicit && !handshake()) return false;
+  ref::reply greeting;
+  auto g = read_reply(greeting, remaining(s_.reply_timeout));
+  if (g != got::reply) {
+    add(ref::level::must, {5321, "3.1"}, "no greeting from the server", "220", g == got::closed ? "closed" : "nothing");
+    stop_ = true;
+    return true;
+  }
+  auto j = stream_.on_greeting(greeting, c_.checks.reply_content);
+  if (!j.grade.conforming())
+    add(j.grade.strength, to_ref(j.grade.cite), "greeting: " + j.grade.explanation, j.expected.describe(),
+        first_line(greeting));
+  for (const auto& f : j.content) add(f.strength, to_ref(f.cite), f.text, {}, first_line(greeting));
+  if (greeting.code != 220) inconclusive("the server refused the session with " + first_line(greeting));
+  return true;
+}
+
+bool case_run::setup_starttls() {
+  // TLS is the setting here, not what the case checks: the setup's replies are
+  // judged like any other, but a refusal makes the case fall back or skip.
+  log_.note("setup: EHLO and STARTTLS (RFC 3207)");
+  step_ = -1;
+  write("EHLO " + s_.client_domain + "\r\n");
+  if (!await_replies(remaining(s_.reply_timeout))) return false;
+  if (!stream_.model().state().offers("STARTTLS")) return false;
+  write("STARTTLS\r\n");
+  if (!await_replies(remaining(s_.reply_timeout))) return false;
+  if (stream_.model().state().where != ref::phase::tls_handshake) return false;
+  return handshake();
+}
+
+bool case_run::run_step(const step& st) {
+  log_.note("step " + std::to_string(step_ + 1) + ": " + [&] {
+    switch (st.what) {
+      case step::kind::send: return "send " + visible(expand(st.lines.front())).substr(0, 200);
+      case step::kind::batch: return "batch of " + std::to_string(st.lines.size()) + " commands";
+      case step::kind::raw: return "raw octets (" + std::to_string(expand(st.bytes).size()) + ")";
+      case step::kind::data: return std::string("mail data");
+      case step::kind::bdat: return std::string("BDAT chunk");
+      case step::kind::starttls: return std::string("STARTTLS");
+      case step::kind::wait: return "wait " + std::to_string(st.duration.count()) + " ms";
+      case step::kind::read: return "read for " + std::to_string(st.duration.count()) + " ms";
+      case step::kind::expect_close: return std::string("expect the server to close");
+      case step::kind::close: return std::string("close");
+    }
+    return std::string();
+  }());
+  const auto reply_wait = s_.reply_timeout;
+  switch (st.what) {
+    case step::kind::send:
+      if (st.expect.none) {
+        if (!write(expand(st.lines.front()) + "\r\n")) return false;
+        drain(std::max(s_.settle, milliseconds(500)));
+        return true;
+      }
+      if (!write(expand(st.lines.front()) + "\r\n")) return false;
+      return await_replies(reply_wait);
+    case step::kind::batch: {
+      std::string all;
+      for (const auto& l : st.lines) all += expand(l) + "\r\n";
+      if (!write(all)) return false;
+      return await_replies(reply_wait);
+    }
+    case step::kind::raw: {
+      std::string bytes = expand(st.bytes);
+      std::vector<std::size_t> cuts = st.split;
+      if (st.bytewise)
+        for (std::size_t i = 1; i < bytes.size(); ++i) cuts.push_back(i);
+      std::size_t from = 0;
+      cuts.push_back(bytes.size());
+      for (auto to : cuts) {
+        if (to <= from || to > bytes.size()) continue;
+        if (!write(std::string_view(bytes).substr(from, to - from))) return false;
+        from = to;
+      }
+      if (st.expect.close) {
+        if (!wait_for_close(reply_wait))
+          add(c_.level, main_cite(), "the server did not close the connection: " + c_.requirement, "close", "open");
+        return false;
+      }
+      if (st.expect.none) {
+        drain(std::max(s_.settle, milliseconds(500)));
+        return true;
+      }
+      return await_replies(reply_wait);
+    }
+    case step::kind::data: {
+      if (stream_.model().state().where != ref::phase::data) {
+        inconclusive("the server did not accept DATA (no 354), so the mail data could not be sent");
+        return false;
+      }
+      if (!write(ref::encode_data(expand(st.bytes)))) return false;
+      return await_replies(reply_wait);
+    }
+    case step::kind::bdat: {
+      std::string chunk = expand(st.bytes);
+      std::string line = "BDAT " + std::to_string(st.bdat_size.value_or(chunk.size())) + (st.bdat_last ? " LAST" : "");
+      if (!write(line + "\r\n" + chunk)) return false;
+      return await_replies(reply_wait);
+    }
+    case step::kind::starttls: {
+      std::string injected = expand(st.bytes);
+      if (!write("STARTTLS\r\n" + injected)) return false;
+      if (!await_replies(reply_wait)) return false;
+      if (stream_.model().state().where != ref::phase::tls_handshake) {
+        inconclusive("the server did not answer STARTTLS with 220, so TLS could not be started");
+        return false;
+      }
+      if (!handshake()) {
+        // RFC 3207 4: after 220 the server is to start the handshake.
+        add(c_.level, {3207, "4"}, "the server answered 220 to STARTTLS but the TLS handshake failed: " + error_,
+            "TLS handshake", error_);
+        error_.clear();
+        stop_ = true;
+        return false;
+      }
+      tls_used_ = tls_mode::starttls;
+      // Anything arriving now, before a command inside TLS, answers the injected
+      // plaintext: the injection worked (CVE-2011-0411).
+      drain(std::max(s_.settle, milliseconds(500)));
+      return true;
+    }
+    case step::kind::wait:
+      std::this_thread::sleep_for(std::min(st.duration, remaining(st.duration)));
+      return true;
+    case step::kind::read:
+      drain(st.duration);
+      return true;
+    case step::kind::expect_close:
+      if (!wait_for_close(remaining(st.duration)))
+        add(c_.level, main_cite(), "the server did not close the connection: " + c_.requirement, "close",
+            "still open after " + std::to_string(st.duration.count()) + " ms");
+      return true;
+    case step::kind::close:
+      conn_.close();
+      closed_ = true;
+      return false;
+  }
+  return true;
+}
+
+void case_run::run_checks() {
+  const auto& k = c_.checks;
+  if (k.accepted_messages && accepted_ > *k.accepted_messages) {
+    std::string text = "the server accepted " + std::to_string(accepted_) + " messages where " +
+                       std::to_string(*k.accepted_messages) + " was sent";
+    if (!last_anomalies_.empty())
+      text += ": it treated " + std::string(telling_anomaly(last_anomalies_)) +
+              " as end of data, so the smuggled transaction was delivered";
+    add(c_.level, main_cite(), text + " (" + c_.requirement + ")", std::to_string(*k.accepted_messages),
+        std::to_string(accepted_), true);
+  }
+  if (k.delivered_contains.empty() && k.delivered_lacks.empty()) return;
+  if (!s_.probe) {
+    if (findings_.empty()) inconclusive("needs a delivery probe (the embedded server, or --maildir) to read the message");
+    return;
+  }
+  auto message = s_.probe->find(nonce_);
+  if (!message) {
+    add(c_.level, main_cite(), "the message (marker " + nonce_ + ") was not found by " + s_.probe->describe(),
+        "a delivered message", "none");
+    return;
+  }
+  for (const auto& want : k.delivered_contains)
+    if (message->find(expand(want)) == std::string::npos)
+      add(c_.level, main_cite(), "the delivered message lacks \"" + visible(expand(want)) + "\": " + c_.requirement,
+          visible(expand(want)), "absent");
+  for (const auto& bad : k.delivered_lacks)
+    if (message->find(expand(bad)) != std::string::npos)
+      add(c_.level, main_cite(), "the delivered message holds \"" + visible(expand(bad)) + "\": " + c_.requirement,
+          "absent", visible(expand(bad)));
+}
+
+void case_run::finish_session() {
+  if (closed_) return;
+  // Not judged: the case is over; leave politely so the target keeps no state.
+  step_ = -1;
+  if (stream_.model().state().where == ref::phase::data) conn_.write("\r\n.\r\n", milliseconds(1000));
+  conn_.write("QUIT\r\n", milliseconds(1000));
+  std::string sink;  // the connection records what arrives in the transcript
+  conn_.read_some(sink, 4096, milliseconds(std::min<long long>(1000, s_.reply_timeout.count())));
+  conn_.close();
+}
+
+case_result case_run::make_result() {
+  case_result out;
+  out.id = c_.id;
+  out.suite = c_.suite;
+  out.title = c_.title;
+  out.requirement = c_.requirement;
+  out.rfc = c_.rfc;
+  out.level = c_.level;
+  out.tags = c_.tags;
+  out.findings = findings_;
+  out.tls = tls_used_;
+  out.source = c_.where.to_string();
+  out.transcript = log_.events();
+  out.transcript_truncated = log_.truncated();
+
+  int worst = -1;  // 0 may, 1 should, 2 must
+  const case_finding* top = nullptr;
+  for (const auto& f : findings_) {
+    int w = f.strength == ref::level::must ? 2 : f.strength == ref::level::should ? 1 : 0;
+    if (w > worst) {
+      worst = w;
+      top = &f;
+    }
+  }
+  if (!error_.empty()) {
+    out.outcome = verdict::error;
+    out.reason = error_;
+  } else if (worst == 2) {
+    out.outcome = verdict::fail;
+  } else if (worst == 1) {
+    out.outcome = s_.strict ? verdict::fail : verdict::warn;
+  } else if (!skip_reason_.empty()) {
+    out.outcome = verdict::skip;
+    out.reason = skip_reason_;
+  } else {
+    out.outcome = verdict::pass;
+  }
+  if (top && out.reason.empty())
+    out.reason = top->text + " [" + std::string(ref::to_string(top->strength)) + ", " + top->cite.to_string() + "]";
+  return out;
+}
+
+case_result case_run::run() {
+  const auto started = clock_type::now();
+  replies_per_step_.assign(c_.steps.size(), 0);
+  tls_mode want = std::max(s_.tls, c_.tls);
+  if (want == tls_mode::implicit) tls_used_ = tls_mode::implicit;
+  try {
+    if (connect_and_greet() && !stop_) {
+      if (want == tls_mode::starttls) {
+        if (setup_starttls()) {
+          tls_used_ = tls_mode::starttls;
+        } else if (c_.tls == tls_mode::starttls) {
+          if (skip_reason_.empty() && findings_.empty())
+            inconclusive(error_.empty() ? "STARTTLS is not available on the target" : error_);
+          if (!error_.empty() && findings_.empty()) error_.clear();
+          stop_ = true;
+        } else {
+          // The run asked for TLS but it cannot be had: run in plaintext and say so.
+          std::string why = error_.empty() ? "STARTTLS not offered" : error_;
+          error_.clear();
+          log_.note("TLS could not be had (" + why + "); running in plaintext");
+          findings_.clear();
+          stream_ = ref::client_stream();
+          inbox_.clear();
+          parser_.reset();
+          replies_.reset();
+          conn_.close();
+          closed_ = false;
+          tls_used_ = tls_mode::none;
+          if (!connect_and_greet()) stop_ = true;
+        }
+      }
+      for (std::size_t i = 0; i < c_.steps.size() && !stop_ && !closed_; ++i) {
+        if (out_of_time()) {
+          add(ref::level::must, {5321, "4.5.3.2"}, "the case ran out of time (per-case timeout)", {}, {});
+          break;
+        }
+        step_ = static_cast<int>(i);
+        if (!run_step(c_.steps[i])) break;
+      }
+      step_ = -1;
+      if (!closed_ && error_.empty()) drain(s_.settle);
+      if (error_.empty()) run_checks();
+      finish_session();
+    }
+  } catch (const std::exception& e) {
+    error_ = std::string("harness fault: ") + e.what();
+  }
+  auto out = make_result();
+  out.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started);
+  return out;
+}
+
+}  // namespace
+
+std::string expand_variables(std::string_view text, const run_settings& s, std::string_view nonce) {
+  std::string out;
+  out.reserve(text.size());
+  const std::string domain = domain_of(s.to);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char ch = text[i];
+    if (ch == '{' && i + 1 < text.size() && text[i + 1] == '{') {
+      out += '{';
+      ++i;
+      continue;
+    }
+    if (ch == '}' && i + 1 < text.size() && text[i + 1] == '}') {
+      out += '}';
+      ++i;
+      continue;
+    }
+    if (ch != '{') {
+      out += ch;
+      continue;
+    }
+    auto close = text.find('}', i);
+    if (close == std::string_view::npos) {
+      out += text.substr(i);
+      break;
+    }
+    std::string_view name = text.substr(i + 1, close - i - 1);
+    i = close;
+    if (name.rfind("repeat:", 0) == 0) {
+      auto rest = name.substr(7);
+      auto colon = rest.find(':');
+      std::size_t n = 0;
+      for (char d : rest.substr(0, colon)) n = n * 10 + static_cast<std::size_t>(d - '0');
+      auto what = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+      n = std::min<std::size_t>(n, 16u << 20);
+      for (std::size_t k = 0; k < n; ++k) out += what;
+      continue;
+    }
+    const std::string reject = s.reject.empty() ? "reject.nosuchuser." + std::string(nonce) + "@" + domain : s.reject;
+    if (name == "client") out += s.client_domain;
+    else if (name == "from") out += s.from;
+    else if (name == "to") out += s.to;
+    else if (name == "to2") out += s.to2.empty() ? s.to : s.to2;
+    else if (name == "domain") out += domain;
+    else if (name == "reject") out += reject;
+    else if (name == "nonce") out += nonce;
+    else if (name == "user") out += s.auth_user;
+    else if (name == "password") out += s.auth_password;
+    else if (name == "auth_plain") out += base64(std::string(1, '\0') + s.auth_user + std::string(1, '\0') + s.auth_password);
+    else if (name == "user64") out += base64(s.auth_user);
+    else if (name == "password64") out += base64(s.auth_password);
+    else out += "{" + std::string(name) + "}";
+  }
+  return out;
+}
+
+bool target_probe::has(std::string_view keyword, bool in_tls) const {
+  const auto& list = in_tls ? info.tls_extensions : info.extensions;
+  return std::any_of(list.begin(), list.end(), [&](const std::string& e) {
+    std::string_view k = std::string_view(e).substr(0, e.find(' '));
+    return k.size() == keyword.size() && std::equal(k.begin(), k.end(), keyword.begin(), [](char a, char b) {
+             return std::toupper(static_cast<unsigned char>(a)) == std::toupper(static_cast<unsigned char>(b));
+           });
+  });
+}
+
+namespace {
+
+/// One short session to learn the greeting and EHLO keywords (and, if offered,
+/// the keywords inside TLS).
+struct probe_session {
+  transcript log{256 * 1024};
+  connection conn{log};
+  std::string inbox;
+  ref::line_reader lines{ref::line_reader_options{k_max_reply_frame, true}};
+  ref::reply_parser parser{[] {
+    ref::reply_parser_options o;
+    o.allow_any_code = true;
+    o.allow_utf8 = true;
+    o.max_line_length = k_max_reply_frame;
+    return o;
+  }()};
+
+  std::optional<ref::reply> read(milliseconds timeout) {
+    const auto until = clock_type::now() + timeout;
+    while (true) {
+      std::string_view in = inbox;
+      while (true) {
+        auto l = lines.next(in);
+        if (l.state != ref::line::status::complete) break;
+        auto st = parser.feed_line(l.text);
+        if (st.code == ref::error::need_more) continue;
+        inbox.erase(0, inbox.size() - in.size());
+        if (st.code != ref::error::ok) return std::nullopt;
+        return parser.take();
+      }
+      inbox.erase(0, inbox.size() - in.size());
+      auto now = clock_type::now();
+      if (now >= until) return std::nullopt;
+      auto r = conn.read_some(inbox, 65536, std::chrono::duration_cast<milliseconds>(until - now));
+      if (!r && r.status != io_status::timeout) return std::nullopt;
+    }
+  }
+
+  std::vector<std::string> ehlo(const run_settings& s) {
+    conn.write("EHLO " + s.client_domain + "\r\n", s.reply_timeout);
+    auto r = read(s.reply_timeout);
+    std::vector<std::string> out;
+    if (!r || r->code != 250) return out;
+    auto list = ref::parse_ehlo_reply(*r);
+    if (!list) return out;
+    for (const auto& e : list->items) {
+      std::string k = e.keyword;
+      for (const auto& p : e.params) k += " " + p;
+      out.push_back(k);
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+target_probe probe_target(const run_settings& s) {
+  target_probe t;
+  t.info.address = s.target.to_string();
+  t.info.tls = s.tls;
+  probe_session p;
+  auto c = p.conn.connect(s.target, s.connect_timeout);
+  if (!c) {
+    t.problem = std::string(to_string(c.status)) + (c.detail.empty() ? "" : ": " + c.detail);
+    return t;
+  }
+  if (s.tls == tls_mode::implicit) {
+    auto h = p.conn.start_tls(s.tls_options, s.tls_options.sni.empty() ? s.target.host : s.tls_options.sni, s.reply_timeout);
+    if (!h) {
+      t.problem = "implicit TLS handshake failed: " + h.detail;
+      return t;
+    }
+    t.info.tls_description = p.conn.tls_description();
+  }
+  auto greeting = p.read(s.reply_timeout);
+  if (!greeting) {
+    t.problem = "no greeting within " + std::to_string(s.reply_timeout.count()) + " ms";
+    return t;
+  }
+  t.reachable = true;
+  t.info.banner = std::to_string(greeting->code) + (greeting->lines.empty() ? "" : " " + greeting->lines.front());
+  t.info.extensions = p.ehlo(s);
+  if (s.tls == tls_mode::implicit) {
+    t.info.tls_extensions = t.info.extensions;
+  } else if (t.has("STARTTLS", false)) {
+    p.conn.write("STARTTLS\r\n", s.reply_timeout);
+    auto r = p.read(s.reply_timeout);
+    if (r && r->code == 220) {
+      auto h = p.conn.start_tls(s.tls_options, s.tls_options.sni.empty() ? s.target.host : s.tls_options.sni, s.reply_timeout);
+      if (h) {
+        t.info.tls_description = p.conn.tls_description();
+        t.info.tls_extensions = p.ehlo(s);
+      } else {
+        t.info.tls_problem = "STARTTLS handshake failed: " + h.detail;
+      }
+    } else {
+      t.info.tls_problem = r ? "STARTTLS refused: " + first_line(*r) : "no reply to STARTTLS";
+    }
+  } else {
+    t.info.tls_problem = "STARTTLS not advertised";
+  }
+  p.conn.write("QUIT\r\n", milliseconds(1000));
+  p.read(milliseconds(1000));
+  p.conn.close();
+  return t;
+}
+
+case_result run_case(const scenario_case& c, const run_settings& s, const target_probe& t) {
+  // needs: the extension must be advertised where the case will run (2.2.1).
+  const bool in_tls = std::max(s.tls, c.tls) != tls_mode::none && !t.info.tls_extensions.empty();
+  for (const auto& kw : c.needs) {
+    if (!t.has(kw, in_tls)) {
+      case_result out;
+      out.id = c.id;
+      out.suite = c.suite;
+      out.title = c.title;
+      out.requirement = c.requirement;
+      out.rfc = c.rfc;
+      out.level = c.level;
+      out.tags = c.tags;
+      out.source = c.where.to_string();
+      out.outcome = verdict::skip;
+      out.reason = "the target does not advertise " + kw + (in_tls ? " inside TLS" : "");
+      return out;
+    }
+  }
+  case_run run(c, s);
+  return run.run();
+}
+
+std::vector<case_result> run_cases(const std::vector<const scenario_case*>& cases, const run_settings& s,
+                                   const target_probe& t, const progress_fn& progress) {
+  std::vector<case_result> results(cases.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> done{0};
+  std::mutex progress_mutex;
+  auto worker = [&] {
+    while (true) {
+      std::size_t i = next.fetch_add(1);
+      if (i >= cases.size()) return;
+      results[i] = run_case(*cases[i], s, t);
+      std::size_t d = ++done;
+      if (progress) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        progress(results[i], d, cases.size());
+      }
+    }
+  };
+  unsigned jobs = std::max(1u, std::min<unsigned>(s.jobs, static_cast<unsigned>(cases.size())));
+  std::vector<std::thread> threads;
+  for (unsigned j = 1; j < jobs; ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& th : threads) th.join();
+  return results;
+}
+
+namespace {
+
+class directory_probe final : public delivery_probe {
+ public:
+  explicit directory_probe(std::string dir) : dir_(std::move(dir)) {}
+  std::optional<std::string> find(const std::string& marker) const override {
+    std::error_code ec;
+    for (std::filesystem::recursive_directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+      if (!it->is_regular_file(ec) || it->file_size(ec) > (64u << 20)) continue;
+      std::ifstream in(it->path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::string content = ss.str();
+      if (content.find(marker) != std::string::npos) return content;
+    }
+    return std::nullopt;
+  }
+  std::string describe() const override { return "the directory " + dir_; }
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<delivery_probe> make_directory_probe(const std::string& dir) {
+  return std::make_unique<directory_probe>(dir);
+}
+
+}  // namespace smtpspec::harness

@@ -1,0 +1,1190 @@
+// Loads scenario files (scenarios/FORMAT.md is the reference of the format).
+//
+// Every problem becomes a load_error with file:line:col; nothing here throws out
+// of the public functions and nothing aborts. toml++ stops at the first syntax
+// error; everything after that (schema checks) collects all errors of a file.
+//
+// toml++ 3.3 guard: its whitespace classifier (is_non_ascii_horizontal_whitespace)
+// reaches __builtin_unreachable() for many non-ASCII code points (U+00A1..U+0499,
+// U+2DAE..U+31A7, U+FB26..U+FEFE), and the parser calls it on every code point
+// where syntax is expected, and inside """ strings right after a backslash.
+// screen_text() therefore rejects, before toml++ sees the text: invalid UTF-8,
+// any non-ASCII character outside strings and comments (never valid TOML), and a
+// non-ASCII character right after a backslash (plus any whitespace) in a """
+// string. Non-ASCII text elsewhere in strings and in comments is fine.
+#include "smtpspec/harness/scenario_loader.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace smtpspec::harness {
+
+std::string load_error::to_string() const { return where.to_string() + ": " + message; }
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::string_view_literals;
+using key_list = std::span<const std::string_view>;
+
+constexpr std::array k_variables{"client"sv, "from"sv,     "to"sv,         "domain"sv,
+                                 "to2"sv,    "reject"sv,   "nonce"sv,      "user"sv,
+                                 "password"sv, "auth_plain"sv, "user64"sv, "password64"sv};
+
+constexpr std::array k_root_keys{"suite"sv, "case"sv};
+constexpr std::array k_suite_keys{"name"sv, "title"sv};
+constexpr std::array k_case_keys{"id"sv,   "title"sv, "requirement"sv, "rfc"sv,  "level"sv, "tags"sv,
+                                 "needs"sv, "tls"sv,  "timeout"sv,     "steps"sv, "step"sv, "check"sv};
+constexpr std::array k_actions{"send"sv, "batch"sv,    "raw"sv,  "raw_hex"sv,      "data"sv, "bdat"sv,
+                               "starttls"sv, "wait"sv, "read"sv, "expect_close"sv, "close"sv};
+constexpr std::array k_step_keys{"send"sv,   "batch"sv,  "raw"sv,     "raw_hex"sv,     "data"sv,
+                                 "bdat"sv,   "starttls"sv, "wait"sv,  "read"sv,        "expect_close"sv,
+                                 "close"sv,  "expect"sv, "expect_each"sv, "split"sv,   "bytewise"sv,
+                                 "last"sv,   "size"sv};
+constexpr std::array k_starttls_keys{"inject"sv};
+constexpr std::array k_check_keys{"accepted_messages"sv, "delivered_contains"sv, "delivered_lacks"sv,
+                                  "reply_content"sv};
+
+constexpr std::uintmax_t k_max_file_size = 16u * 1024u * 1024u;
+constexpr std::uint64_t k_max_repeat = 16777216;
+constexpr double k_min_seconds = 0.001;
+constexpr double k_max_seconds = 600.0;
+constexpr std::size_t k_max_quoted = 60;
+
+constexpr std::string_view k_expect_help =
+    "a reply code from 200 to 599 (e.g. 503), a class such as \"5yz\", \"close\", \"none\", \"model\", "
+    "or an array of codes and classes such as [250, 251]";
+
+// ---------------------------------------------------------------------------
+// Small text helpers
+
+std::string join(key_list words, std::string_view separator = ", ") {
+  std::string out;
+  for (const auto word : words) {
+    if (!out.empty()) out += separator;
+    out += word;
+  }
+  return out;
+}
+
+/// Text from a scenario file, made safe to show in one line of a message.
+std::string shown(std::string_view text) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (i == k_max_quoted) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "'";
+}
+
+std::string key_name(std::string_view key) { return "'" + std::string(key) + "'"; }
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_lower_alnum(char c) noexcept { return is_digit(c) || (c >= 'a' && c <= 'z'); }
+bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/// [a-z0-9._-]+
+bool is_name(std::string_view s) noexcept {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return is_lower_alnum(c) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+/// ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-") (RFC 5321 4.1.1.1)
+bool is_ehlo_keyword(std::string_view s) noexcept {
+  if (s.empty() || s.front() == '-') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return is_alpha(c) || is_digit(c) || c == '-'; });
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+/// Parses a decimal number of at most `max_digits` digits (no sign).
+std::optional<std::uint64_t> decimal(std::string_view s, std::size_t max_digits) {
+  if (s.empty() || s.size() > max_digits) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : s) {
+    if (!is_digit(c)) return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------
+// Error collection
+
+class reporter {
+ public:
+  reporter(const std::string& file, std::vector<load_error>& errors) : file_(file), errors_(errors) {}
+
+  source_position at(const toml::source_position& p) const {
+    return {file_, static_cast<std::uint32_t>(p.line), static_cast<std::uint32_t>(p.column)};
+  }
+  source_position at(const toml::node& n) const { return at(n.source().begin); }
+
+  void error(source_position where, std::string message) { errors_.push_back({std::move(where), std::move(message)}); }
+  void error(const toml::node& n, std::string message) { error(at(n), std::move(message)); }
+
+  const std::string& file() const noexcept { return file_; }
+  std::size_t count() const noexcept { return errors_.size(); }
+
+ private:
+  const std::string& file_;
+  std::vector<load_error>& errors_;
+};
+
+// ---------------------------------------------------------------------------
+// Screening the text before toml++ reads it (see the comment at the top)
+
+/// Length of a UTF-8 sequence starting with `lead`, or 0 if `lead` cannot start one.
+std::size_t utf8_length(unsigned char lead) noexcept {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
+/// Valid second byte of a sequence (RFC 3629: no overlongs, surrogates or > U+10FFFF).
+bool valid_second(unsigned char lead, unsigned char b) noexcept {
+  if (lead == 0xe0) return b >= 0xa0 && b <= 0xbf;
+  if (lead == 0xed) return b >= 0x80 && b <= 0x9f;
+  if (lead == 0xf0) return b >= 0x90 && b <= 0xbf;
+  if (lead == 0xf4) return b >= 0x80 && b <= 0x8f;
+  return b >= 0x80 && b <= 0xbf;
+}
+
+/// Length of the valid UTF-8 sequence at text[i], or 0.
+std::size_t valid_sequence(std::string_view text, std::size_t i) noexcept {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  const auto n = utf8_length(lead);
+  if (n <= 1 || i + n > text.size()) return n == 1 ? 1 : 0;
+  if (!valid_second(lead, static_cast<unsigned char>(text[i + 1]))) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return 0;
+  }
+  return n;
+}
+
+std::string hex_byte(unsigned char b) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  return std::string("0x") + k_hex[b >> 4] + k_hex[b & 15];
+}
+
+class screener {
+ public:
+  screener(std::string_view text, reporter& r) : text_(text), report_(r) {}
+
+  bool run() {
+    if (!valid_utf8()) return false;
+    reset();
+    if (text_.starts_with("\xEF\xBB\xBF")) index_ = 3;  // toml++ skips a byte order mark
+    while (!at_end()) {
+      const char c = text_[index_];
+      if (c == '#') {
+        skip_comment();
+      } else if (c == '"' || c == '\'') {
+        if (!skip_string(c)) return false;
+      } else if (non_ascii()) {
+        return fail("character " + code_point_name() + " outside a string or comment (TOML allows non-ASCII "
+                    "text only inside strings and comments)");
+      } else {
+        next();
+      }
+    }
+    return true;
+  }
+
+ private:
+  bool valid_utf8() {
+    reset();
+    while (!at_end()) {
+      if (valid_sequence(text_, index_) == 0) {
+        return fail("the file is not valid UTF-8 (byte " +
+                    hex_byte(static_cast<unsigned char>(text_[index_])) + "); scenario files must be UTF-8");
+      }
+      next();
+    }
+    return true;
+  }
+
+  void reset() {
+    index_ = 0;
+    line_ = 1;
+    column_ = 1;
+  }
+  bool at_end() const noexcept { return index_ >= text_.size(); }
+  bool at(char c, std::size_t ahead = 0) const noexcept {
+    return index_ + ahead < text_.size() && text_[index_ + ahead] == c;
+  }
+  bool non_ascii() const noexcept { return !at_end() && static_cast<unsigned char>(text_[index_]) >= 0x80; }
+  bool whitespace() const noexcept { return at(' ') || at('\t') || at('\r') || at('\n'); }
+
+  /// Moves past one code point (the text is valid UTF-8 once valid_utf8() passed).
+  void next() noexcept {
+    const auto c = static_cast<unsigned char>(text_[index_]);
+    index_ += std::max<std::size_t>(1, valid_sequence(text_, index_));
+    if (c == '\n') {
+      ++line_;
+      column_ = 1;
+    } else {
+      ++column_;
+    }
+  }
+
+  std::string code_point_name() const {
+    const auto n = valid_sequence(text_, index_);
+    auto cp = static_cast<std::uint32_t>(static_cast<unsigned char>(text_[index_]));
+    if (n > 1) {
+      cp &= (0x7fu >> n);
+      for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text_[index_ + k]) & 0x3fu);
+    }
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    std::string digits;
+    for (int shift = 20; shift >= 0; shift -= 4) {
+      if (shift < 16 || (cp >> shift) != 0) digits += k_hex[(cp >> shift) & 15u];
+    }
+    return "U+" + digits;
+  }
+
+  bool fail(std::string message) {
+    report_.error(source_position{report_.file(), line_, column_}, std::move(message));
+    return false;
+  }
+
+  void skip_comment() {
+    while (!at_end() && !at('\n')) next();
+  }
+
+  bool skip_string(char quote) {
+    const bool multi_line = at(quote, 1) && at(quote, 2);
+    next();
+    if (!multi_line) {
+      skip_single_line(quote);
+      return true;
+    }
+    next();
+    next();
+    return skip_multi_line(quote);
+  }
+
+  /// Ends after the closing quote or at the end of the line (where toml++ reports an error).
+  void skip_single_line(char quote) {
+    while (!at_end() && !at('\n')) {
+      const char c = text_[index_];
+      next();
+      if (c == quote) return;
+      if (c == '\\' && quote == '"' && !at_end() && !at('\n')) next();
+    }
+  }
+
+  /// Mirrors toml++: a run of 3 to 5 quotes closes the string (extra quotes are content).
+  bool skip_multi_line(char quote) {
+    while (!at_end()) {
+      if (at(quote)) {
+        std::size_t run = 0;
+        while (at(quote, run)) ++run;
+        for (std::size_t k = 0; k < std::min<std::size_t>(run, 5); ++k) next();
+        if (run >= 3) return true;
+        continue;
+      }
+      const bool backslash = at('\\');
+      next();
+      if (backslash && quote == '"' && !skip_escape()) return false;
+    }
+    return true;
+  }
+
+  /// Just after a backslash in a """ string.
+  bool skip_escape() {
+    if (non_ascii()) return fail("invalid escape: a backslash followed by " + code_point_name());
+    if (!whitespace()) {
+      if (!at_end()) next();  // \" \\ \n \uXXXX ...: the escaped character is ASCII
+      return true;
+    }
+    while (whitespace()) next();
+    if (non_ascii()) {
+      return fail("character " + code_point_name() +
+                  " right after a line-ending backslash in a \"\"\" string: toml++ 3.3 misreads it "
+                  "(undefined behaviour); begin the continued text with an ASCII character or a \\u escape");
+    }
+    return true;
+  }
+
+  std::string_view text_;
+  reporter& report_;
+  std::size_t index_ = 0;
+  std::uint32_t line_ = 1;
+  std::uint32_t column_ = 1;
+};
+
+// ---------------------------------------------------------------------------
+// Variables in step strings
+
+struct variable_scan {
+  std::string error;                  ///< empty when the text is fine
+  std::string hint;                   ///< what to write instead, for the message
+  std::optional<std::size_t> length;  ///< expanded length, when known at load time
+};
+
+std::string known_variables() {
+  return join(k_variables) + ", repeat:N:TEXT; write {{ and }} for literal braces";
+}
+
+/// Checks "{repeat:N:TEXT}" (without braces); returns the expanded length or an error.
+std::optional<std::size_t> scan_repeat(std::string_view inner, std::string& error, std::string& hint) {
+  const auto rest = inner.substr("repeat:"sv.size());
+  const auto colon = rest.find(':');
+  const auto count = decimal(rest.substr(0, colon), 8);
+  if (colon == std::string_view::npos || !count || *count < 1 || *count > k_max_repeat) {
+    error = "bad variable " + shown("{" + std::string(inner) + "}");
+    hint = "(expected {repeat:N:TEXT} with N from 1 to 16777216)";
+    return std::nullopt;
+  }
+  const auto text = rest.substr(colon + 1);
+  if (text.empty()) {
+    error = "bad variable " + shown("{" + std::string(inner) + "}");
+    hint = "(the TEXT to repeat is empty)";
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(*count) * text.size();
+}
+
+variable_scan scan_variables(std::string_view text) {
+  variable_scan out;
+  std::size_t length = 0;
+  bool known_length = true;
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if ((c == '{' || c == '}') && i + 1 < text.size() && text[i + 1] == c) {
+      ++length;
+      i += 2;
+    } else if (c == '}') {
+      out.error = "lone '}' at offset " + std::to_string(i);
+      out.hint = "(write }} for a literal brace)";
+      return out;
+    } else if (c == '{') {
+      const auto close = text.find('}', i + 1);
+      if (close == std::string_view::npos) {
+        out.error = "unclosed '{' at offset " + std::to_string(i);
+        out.hint = "(write {{ for a literal brace)";
+        return out;
+      }
+      const auto inner = text.substr(i + 1, close - i - 1);
+      if (inner.starts_with("repeat:")) {
+        const auto n = scan_repeat(inner, out.error, out.hint);
+        if (!n) return out;
+        length += *n;
+      } else if (is_known_variable(inner)) {
+        known_length = false;
+      } else {
+        out.error = "unknown variable " + shown("{" + std::string(inner) + "}");
+        out.hint = "(known: " + known_variables() + ")";
+        return out;
+      }
+      i = close + 1;
+    } else {
+      ++length;
+      ++i;
+    }
+  }
+  if (known_length) out.length = length;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Typed access to TOML values
+
+void check_keys(reporter& r, const toml::table& t, key_list known, std::string_view where) {
+  for (auto&& [key, value] : t) {
+    if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
+      r.error(value, "unknown key " + shown(key.str()) + " in " + std::string(where) + " (known: " + join(known) +
+                         ")");
+    }
+  }
+}
+
+const toml::node* require(reporter& r, const toml::table& t, std::string_view key, std::string_view where) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) r.error(t, "missing required key " + key_name(key) + " in " + std::string(where));
+  return n;
+}
+
+std::optional<std::string> string_of(reporter& r, const toml::node& n, std::string_view key) {
+  if (const auto* s = n.as_string()) return s->get();
+  r.error(n, key_name(key) + " must be a string");
+  return std::nullopt;
+}
+
+std::optional<std::string> non_empty_string(reporter& r, const toml::node& n, std::string_view key) {
+  auto s = string_of(r, n, key);
+  if (s && s->empty()) {
+    r.error(n, key_name(key) + " must not be empty");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<bool> bool_of(reporter& r, const toml::node& n, std::string_view key) {
+  if (const auto b = n.value_exact<bool>()) return b;
+  r.error(n, key_name(key) + " must be true or false");
+  return std::nullopt;
+}
+
+/// An integer from `min` to `max`; `what` completes "'key' must be ...".
+std::optional<std::int64_t> integer_of(reporter& r, const toml::node& n, std::string_view key, std::int64_t min,
+                                       std::int64_t max, std::string_view what) {
+  const auto v = n.is_integer() ? n.value_exact<std::int64_t>() : std::nullopt;
+  if (!v || *v < min || *v > max) {
+    r.error(n, key_name(key) + " must be " + std::string(what));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::chrono::milliseconds> duration_of(reporter& r, const toml::node& n, std::string_view key) {
+  std::optional<double> seconds;
+  if (n.is_integer()) {
+    if (const auto i = n.value_exact<std::int64_t>()) seconds = static_cast<double>(*i);
+  } else if (n.is_floating_point()) {
+    seconds = n.value_exact<double>();
+  }
+  if (!seconds || !(*seconds >= k_min_seconds && *seconds <= k_max_seconds)) {
+    r.error(n, key_name(key) + " must be a number of seconds from 0.001 to 600");
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(std::llround(*seconds * 1000.0));
+}
+
+/// A string whose variables are valid; fills `length` with the expanded length if known.
+std::optional<std::string> text_of(reporter& r, const toml::node& n, std::string_view key,
+                                   std::optional<std::size_t>* length = nullptr) {
+  auto s = string_of(r, n, key);
+  if (!s) return std::nullopt;
+  const auto scan = scan_variables(*s);
+  if (!scan.error.empty()) {
+    r.error(n, scan.error + " in " + key_name(key) + " " + scan.hint);
+    return std::nullopt;
+  }
+  if (length != nullptr) *length = scan.length;
+  return s;
+}
+
+/// One command line: a text without CR or LF.
+std::optional<std::string> line_of(reporter& r, const toml::node& n, std::string_view key) {
+  auto s = text_of(r, n, key);
+  if (s && s->find_first_of("\r\n") != std::string::npos) {
+    r.error(n, key_name(key) + " must be one line without CR or LF (CRLF is appended; use raw for other octets)");
+    return std::nullopt;
+  }
+  return s;
+}
+
+const toml::array* array_of(reporter& r, const toml::node& n, std::string_view key, std::string_view what) {
+  const auto* a = n.as_array();
+  if (a == nullptr || a->empty()) {
+    r.error(n, key_name(key) + " must be " + std::string(what));
+    return nullptr;
+  }
+  return a;
+}
+
+/// An array of strings, each checked by `valid` (else `what` completes the message).
+template <typename Valid>
+std::vector<std::string> word_list(reporter& r, const toml::node& n, std::string_view key, Valid valid,
+                                   std::string_view what) {
+  std::vector<std::string> out;
+  const auto* a = n.as_array();
+  if (a == nullptr) {
+    r.error(n, key_name(key) + " must be an array of strings");
+    return out;
+  }
+  for (const toml::node& e : *a) {
+    const auto* s = e.as_string();
+    if (s == nullptr || !valid(s->get())) {
+      r.error(e, key_name(key) + " entries must be " + std::string(what));
+      continue;
+    }
+    out.push_back(s->get());
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// RFC references, levels, TLS modes
+
+/// "5321#4.1.1.4" or "5321#D.1": RFC number, '#', section (digits, or an appendix letter, then .digits).
+std::optional<rfc_ref> parse_rfc_ref(std::string_view s) {
+  const auto hash = s.find('#');
+  if (hash == std::string_view::npos || hash == 0 || s[0] == '0') return std::nullopt;
+  const auto number = decimal(s.substr(0, hash), 5);
+  if (!number || *number > std::numeric_limits<std::uint16_t>::max()) return std::nullopt;
+  const auto section = s.substr(hash + 1);
+  std::size_t i = 0;
+  if (i < section.size() && section[i] >= 'A' && section[i] <= 'Z') {
+    ++i;
+  } else {
+    const auto start = i;
+    while (i < section.size() && is_digit(section[i])) ++i;
+    if (i == start) return std::nullopt;
+  }
+  while (i < section.size()) {
+    if (section[i] != '.') return std::nullopt;
+    const auto start = ++i;
+    while (i < section.size() && is_digit(section[i])) ++i;
+    if (i == start) return std::nullopt;
+  }
+  return rfc_ref{static_cast<std::uint16_t>(*number), std::string(section)};
+}
+
+void bad_rfc(reporter& r, const toml::node& n, std::string_view text) {
+  r.error(n, "bad rfc reference " + shown(text) +
+                 ": expected \"RFC#SECTION\" such as \"5321#4.1.1.4\" or \"5321#D.1\"");
+}
+
+std::vector<rfc_ref> parse_rfc(reporter& r, const toml::node& n) {
+  std::vector<rfc_ref> out;
+  auto add = [&](const toml::node& e) {
+    const auto* s = e.as_string();
+    if (s == nullptr) {
+      r.error(e, "'rfc' must be a string such as \"5321#4.1.1.4\" or an array of them");
+    } else if (auto ref = parse_rfc_ref(s->get())) {
+      out.push_back(std::move(*ref));
+    } else {
+      bad_rfc(r, e, s->get());
+    }
+  };
+  if (const auto* a = n.as_array()) {
+    if (a->empty()) r.error(n, "'rfc' must not be empty");
+    for (const toml::node& e : *a) add(e);
+  } else {
+    add(n);
+  }
+  return out;
+}
+
+std::optional<reference::level> parse_level(reporter& r, const toml::node& n) {
+  const auto* s = n.as_string();
+  if (s != nullptr) {
+    if (s->get() == "MUST") return reference::level::must;
+    if (s->get() == "SHOULD") return reference::level::should;
+    if (s->get() == "MAY") return reference::level::may;
+  }
+  r.error(n, "'level' must be a string: MUST, SHOULD or MAY" + (s ? " (not " + shown(s->get()) + ")" : ""));
+  return std::nullopt;
+}
+
+std::optional<tls_mode> parse_tls(reporter& r, const toml::node& n) {
+  const auto* s = n.as_string();
+  if (s != nullptr) {
+    if (s->get() == "none") return tls_mode::none;
+    if (s->get() == "starttls") return tls_mode::starttls;
+    if (s->get() == "implicit") return tls_mode::implicit;
+  }
+  r.error(n, "'tls' must be a string: none, starttls or implicit" + (s ? " (not " + shown(s->get()) + ")" : ""));
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Expectations
+
+bool add_code(reply_expectation& e, std::int64_t code) {
+  if (code < 200 || code > 599) return false;
+  const auto c = static_cast<std::uint16_t>(code);
+  if (std::find(e.codes.begin(), e.codes.end(), c) == e.codes.end()) e.codes.push_back(c);
+  return true;
+}
+
+/// A code ("503") or a class ("5yz") written as a string.
+bool add_code_or_class(reply_expectation& e, std::string_view s) {
+  if (s.size() != 3 || s[0] < '2' || s[0] > '5') return false;
+  if (s.substr(1) == "yz") {
+    e.classes = static_cast<std::uint8_t>(e.classes | (1u << (s[0] - '0')));
+    return true;
+  }
+  const auto code = decimal(s, 3);
+  return code && add_code(e, static_cast<std::int64_t>(*code));
+}
+
+/// One element of an expectation array.
+bool add_element(reply_expectation& e, const toml::node& n) {
+  if (n.is_integer()) return add_code(e, n.value_exact<std::int64_t>().value_or(0));
+  const auto* s = n.as_string();
+  return s != nullptr && add_code_or_class(e, s->get());
+}
+
+std::optional<reply_expectation> parse_expectation(reporter& r, const toml::node& n, std::string_view key) {
+  reply_expectation e;
+  const std::string help = key_name(key) + " must be " + std::string(k_expect_help);
+  if (const auto* a = n.as_array()) {
+    if (a->empty()) r.error(n, key_name(key) + " must not be an empty array");
+    bool ok = !a->empty();
+    for (const toml::node& element : *a) {
+      if (add_element(e, element)) continue;
+      const auto* s = element.as_string();
+      const bool word = s && (s->get() == "close" || s->get() == "none" || s->get() == "model");
+      r.error(element, word ? "\"" + s->get() + "\" must stand alone, not in an array (" + key_name(key) + ")"
+                            : help);
+      ok = false;
+    }
+    return ok ? std::optional(e) : std::nullopt;
+  }
+  if (const auto* s = n.as_string()) {
+    if (s->get() == "close") e.close = true;
+    else if (s->get() == "none") e.none = true;
+    else if (s->get() == "model") return e;
+    else if (!add_code_or_class(e, s->get())) {
+      r.error(n, help);
+      return std::nullopt;
+    }
+    return e;
+  }
+  if (!add_element(e, n)) {
+    r.error(n, help);
+    return std::nullopt;
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------
+// Steps
+
+step::kind kind_of(std::string_view action) {
+  if (action == "send") return step::kind::send;
+  if (action == "batch") return step::kind::batch;
+  if (action == "raw" || action == "raw_hex") return step::kind::raw;
+  if (action == "data") return step::kind::data;
+  if (action == "bdat") return step::kind::bdat;
+  if (action == "starttls") return step::kind::starttls;
+  if (action == "wait") return step::kind::wait;
+  if (action == "read") return step::kind::read;
+  if (action == "expect_close") return step::kind::expect_close;
+  return step::kind::close;
+}
+
+/// The actions each option applies to.
+key_list option_applies_to(std::string_view option) {
+  static constexpr std::array expect{"send"sv, "raw"sv, "raw_hex"sv, "data"sv, "bdat"sv, "starttls"sv, "read"sv};
+  static constexpr std::array batch{"batch"sv};
+  static constexpr std::array raw{"raw"sv, "raw_hex"sv};
+  static constexpr std::array bdat{"bdat"sv};
+  if (option == "expect") return expect;
+  if (option == "expect_each") return batch;
+  if (option == "split" || option == "bytewise") return raw;
+  if (option == "last" || option == "size") return bdat;
+  return {};
+}
+
+/// Reports options that do not apply to the step's action; true if all apply.
+bool check_options(reporter& r, const toml::table& t, std::string_view action) {
+  bool ok = true;
+  for (const auto option : {"expect"sv, "expect_each"sv, "split"sv, "bytewise"sv, "last"sv, "size"sv}) {
+    const auto* n = t.get(option);
+    const auto applies = option_applies_to(option);
+    if (n == nullptr || std::find(applies.begin(), applies.end(), action) != applies.end()) continue;
+    std::string message = key_name(option) + " does not apply to a " + std::string(action) + " step (only to " +
+                          join(applies) + ")";
+    if (option == "expect" && action == "batch") message += "; use expect_each";
+    r.error(*n, std::move(message));
+    ok = false;
+  }
+  return ok;
+}
+
+std::optional<std::string> decode_hex(std::string_view s) {
+  auto nibble = [](char c) -> int {
+    if (is_digit(c)) return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n') {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= s.size() || nibble(s[i]) < 0 || nibble(s[i + 1]) < 0) return std::nullopt;
+    out.push_back(static_cast<char>(nibble(s[i]) * 16 + nibble(s[i + 1])));
+    i += 2;
+  }
+  return out;
+}
+
+/// Octets that must reach the wire as they are: braces doubled, so that variable
+/// expansion (which every step text goes through) gives them back unchanged.
+std::string escape_braces(std::string_view octets) {
+  std::string out;
+  for (const char c : octets) {
+    out += c;
+    if (c == '{' || c == '}') out += c;
+  }
+  return out;
+}
+
+void parse_split(reporter& r, const toml::node& n, std::optional<std::size_t> length, step& s) {
+  const auto* a = array_of(r, n, "split", "a non-empty array of offsets, e.g. [3, 10]");
+  if (a == nullptr) return;
+  if (!length) {
+    r.error(n, "'split' needs a text whose length is known when loading: no variables other than {repeat:N:TEXT}");
+    return;
+  }
+  std::int64_t previous = 0;
+  for (const toml::node& e : *a) {
+    const auto v = e.is_integer() ? e.value_exact<std::int64_t>() : std::nullopt;
+    if (!v || *v <= previous || *v >= static_cast<std::int64_t>(*length)) {
+      r.error(e, "'split' offsets must be integers, strictly increasing, from 1 to " + std::to_string(*length) +
+                     " - 1 (the text has " + std::to_string(*length) + " octets)");
+      return;
+    }
+    previous = *v;
+    s.split.push_back(static_cast<std::size_t>(*v));
+  }
+}
+
+void parse_raw_options(reporter& r, const toml::table& t, std::optional<std::size_t> length, step& s) {
+  const auto* split = t.get("split");
+  const auto* bytewise = t.get("bytewise");
+  if (split != nullptr && bytewise != nullptr) {
+    r.error(*bytewise, "'split' and 'bytewise' cannot be combined");
+    return;
+  }
+  if (split != nullptr) parse_split(r, *split, length, s);
+  if (bytewise != nullptr) s.bytewise = bool_of(r, *bytewise, "bytewise").value_or(false);
+}
+
+void parse_raw(reporter& r, const toml::table& t, const toml::node& n, step& s) {
+  std::optional<std::size_t> length;
+  auto text = text_of(r, n, "raw", &length);
+  if (!text) return;
+  if (text->empty()) {
+    r.error(n, "'raw' must not be empty");
+    return;
+  }
+  s.bytes = std::move(*text);
+  parse_raw_options(r, t, length, s);
+}
+
+void parse_raw_hex(reporter& r, const toml::table& t, const toml::node& n, step& s) {
+  const auto text = string_of(r, n, "raw_hex");
+  if (!text) return;
+  const auto octets = decode_hex(*text);
+  if (!octets || octets->empty()) {
+    r.error(n, "'raw_hex' must be pairs of hex digits, optionally separated by spaces, e.g. \"0d 0a 2e ff\"");
+    return;
+  }
+  s.bytes = escape_braces(*octets);
+  parse_raw_options(r, t, octets->size(), s);
+}
+
+void parse_batch(reporter& r, const toml::table& t, const toml::node& n, step& s) {
+  const auto* a = array_of(r, n, "batch", "a non-empty array of command lines");
+  if (a == nullptr) return;
+  for (const toml::node& e : *a) {
+    if (auto line = line_of(r, e, "batch")) s.lines.push_back(std::move(*line));
+  }
+  s.expect_each.resize(a->size());
+  const auto* each = t.get("expect_each");
+  if (each == nullptr) return;
+  const auto* expectations = each->as_array();
+  if (expectations == nullptr || expectations->size() != a->size()) {
+    r.error(*each, "'expect_each' must be an array with one expectation per batch line (" +
+                       std::to_string(a->size()) + ")");
+    return;
+  }
+  for (std::size_t i = 0; i < expectations->size(); ++i) {
+    if (auto e = parse_expectation(r, *expectations->get(i), "expect_each")) s.expect_each[i] = std::move(*e);
+  }
+}
+
+void parse_bdat(reporter& r, const toml::table& t, const toml::node& n, step& s) {
+  if (auto text = text_of(r, n, "bdat")) s.bytes = std::move(*text);
+  if (const auto* last = t.get("last")) s.bdat_last = bool_of(r, *last, "last").value_or(false);
+  if (const auto* size = t.get("size")) {
+    if (const auto v = integer_of(r, *size, "size", 0, std::numeric_limits<std::int64_t>::max(),
+                                  "an integer >= 0 (the declared chunk size)")) {
+      s.bdat_size = static_cast<std::uint64_t>(*v);
+    }
+  }
+}
+
+void parse_starttls(reporter& r, const toml::node& n, step& s) {
+  if (const auto* t = n.as_table()) {
+    check_keys(r, *t, k_starttls_keys, "starttls");
+    if (const auto* inject = t->get("inject")) {
+      if (auto text = text_of(r, *inject, "inject")) s.bytes = std::move(*text);
+    }
+    return;
+  }
+  if (n.value_exact<bool>() != std::optional(true)) {
+    r.error(n, "'starttls' must be true or a table such as { inject = \"NOOP\\r\\n\" }");
+  }
+}
+
+void parse_action(reporter& r, const toml::table& t, std::string_view action, const toml::node& n, step& s) {
+  if (action == "send") {
+    if (auto line = line_of(r, n, "send")) s.lines.push_back(std::move(*line));
+  } else if (action == "batch") {
+    parse_batch(r, t, n, s);
+  } else if (action == "raw") {
+    parse_raw(r, t, n, s);
+  } else if (action == "raw_hex") {
+    parse_raw_hex(r, t, n, s);
+  } else if (action == "data") {
+    if (auto text = text_of(r, n, "data")) s.bytes = std::move(*text);
+  } else if (action == "bdat") {
+    parse_bdat(r, t, n, s);
+  } else if (action == "starttls") {
+    parse_starttls(r, n, s);
+  } else if (action == "close") {
+    if (n.value_exact<bool>() != std::optional(true)) r.error(n, "'close' must be true");
+  } else if (auto d = duration_of(r, n, action)) {  // wait, read, expect_close
+    s.duration = *d;
+  }
+}
+
+step parse_step(reporter& r, const toml::table& t) {
+  step s;
+  s.where = r.at(t);
+  check_keys(r, t, k_step_keys, "step");
+  std::vector<std::string_view> present;
+  for (const auto action : k_actions) {
+    if (t.contains(action)) present.push_back(action);
+  }
+  if (present.size() != 1) {
+    std::string message = "step needs exactly one of " + join(k_actions);
+    if (!present.empty()) message += " (has " + join(present, " and ") + ")";
+    r.error(t, std::move(message));
+    return s;
+  }
+  const auto action = present.front();
+  s.what = kind_of(action);
+  parse_action(r, t, action, *t.get(action), s);
+  if (!check_options(r, t, action)) return s;
+  if (const auto* expect = t.get("expect")) {
+    if (auto e = parse_expectation(r, *expect, "expect")) s.expect = std::move(*e);
+  }
+  return s;
+}
+
+void parse_steps(reporter& r, const toml::table& c, std::vector<step>& out) {
+  const auto* inline_steps = c.get("steps");
+  const auto* table_steps = c.get("step");
+  if (inline_steps != nullptr && table_steps != nullptr) {
+    r.error(*table_steps, "a case takes either 'steps = [...]' or [[case.step]] tables, not both");
+    return;
+  }
+  const auto* n = inline_steps != nullptr ? inline_steps : table_steps;
+  if (n == nullptr) {
+    r.error(c, "missing required key 'steps' in case (steps = [...] or [[case.step]] tables)");
+    return;
+  }
+  const std::string_view key = inline_steps != nullptr ? "steps" : "step";
+  const auto* a = array_of(r, *n, key, "a non-empty array of steps, e.g. [ { send = \"NOOP\" } ]");
+  if (a == nullptr) return;
+  for (const toml::node& e : *a) {
+    if (const auto* t = e.as_table()) {
+      out.push_back(parse_step(r, *t));
+    } else {
+      r.error(e, "each step must be a table, e.g. { send = \"NOOP\" }");
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Checks, cases, suites
+
+std::vector<std::string> text_list(reporter& r, const toml::node& n, std::string_view key) {
+  std::vector<std::string> out;
+  const auto* a = n.as_array();
+  if (a == nullptr) {
+    r.error(n, key_name(key) + " must be an array of strings");
+    return out;
+  }
+  for (const toml::node& e : *a) {
+    if (auto text = text_of(r, e, key)) {
+      if (text->empty()) r.error(e, key_name(key) + " entries must not be empty");
+      else out.push_back(std::move(*text));
+    }
+  }
+  return out;
+}
+
+case_checks parse_checks(reporter& r, const toml::node& n) {
+  case_checks out;
+  const auto* t = n.as_table();
+  if (t == nullptr) {
+    r.error(n, "'check' must be a table, e.g. check = { accepted_messages = 1 }");
+    return out;
+  }
+  check_keys(r, *t, k_check_keys, "check");
+  if (const auto* v = t->get("accepted_messages")) {
+    if (const auto count = integer_of(r, *v, "accepted_messages", 0, std::numeric_limits<int>::max(),
+                                      "an integer >= 0")) {
+      out.accepted_messages = static_cast<int>(*count);
+    }
+  }
+  if (const auto* v = t->get("delivered_contains")) out.delivered_contains = text_list(r, *v, "delivered_contains");
+  if (const auto* v = t->get("delivered_lacks")) out.delivered_lacks = text_list(r, *v, "delivered_lacks");
+  if (const auto* v = t->get("reply_content")) out.reply_content = bool_of(r, *v, "reply_content").value_or(false);
+  return out;
+}
+
+/// Case ids seen so far (across files), with the position of their first definition.
+using id_registry = std::map<std::string, source_position, std::less<>>;
+
+void parse_case_id(reporter& r, const toml::node& n, id_registry& ids, scenario_case& c) {
+  auto id = string_of(r, n, "id");
+  if (!id) return;
+  if (!is_name(*id)) {
+    r.error(n, "'id' must match [a-z0-9._-]+, not " + shown(*id));
+    return;
+  }
+  const auto [it, inserted] = ids.try_emplace(*id, r.at(n));
+  if (!inserted) r.error(n, "duplicate case id " + shown(*id) + " (first defined at " + it->second.to_string() + ")");
+  c.id = std::move(*id);
+}
+
+void parse_case_optional(reporter& r, const toml::table& t, scenario_case& c) {
+  if (const auto* n = t.get("tags")) c.tags = word_list(r, *n, "tags", is_name, "strings matching [a-z0-9._-]+");
+  if (const auto* n = t.get("needs")) {
+    c.needs = word_list(r, *n, "needs", is_ehlo_keyword, "EHLO keywords such as \"PIPELINING\"");
+    for (auto& keyword : c.needs) keyword = upper(keyword);
+  }
+  if (const auto* n = t.get("tls")) c.tls = parse_tls(r, *n).value_or(tls_mode::none);
+  if (const auto* n = t.get("timeout")) c.timeout = duration_of(r, *n, "timeout");
+  if (const auto* n = t.get("check")) c.checks = parse_checks(r, *n);
+}
+
+scenario_case parse_case(reporter& r, const toml::table& t, id_registry& ids) {
+  scenario_case c;
+  c.where = r.at(t);
+  check_keys(r, t, k_case_keys, "case");
+  if (const auto* n = require(r, t, "id", "case")) parse_case_id(r, *n, ids, c);
+  if (const auto* n = require(r, t, "title", "case")) c.title = non_empty_string(r, *n, "title").value_or("");
+  if (const auto* n = require(r, t, "requirement", "case")) {
+    c.requirement = non_empty_string(r, *n, "requirement").value_or("");
+  }
+  if (const auto* n = require(r, t, "rfc", "case")) c.rfc = parse_rfc(r, *n);
+  if (const auto* n = require(r, t, "level", "case")) c.level = parse_level(r, *n).value_or(reference::level::must);
+  parse_case_optional(r, t, c);
+  parse_steps(r, t, c.steps);
+  return c;
+}
+
+void parse_suite_table(reporter& r, const toml::table& root, scenario_suite& suite) {
+  const auto* n = root.get("suite");
+  if (n == nullptr) {
+    r.error(root, "missing [suite] table (with name and title)");
+    return;
+  }
+  const auto* t = n->as_table();
+  if (t == nullptr) {
+    r.error(*n, "'suite' must be a table: [suite] with name and title");
+    return;
+  }
+  check_keys(r, *t, k_suite_keys, "[suite]");
+  if (const auto* name = require(r, *t, "name", "[suite]")) {
+    auto s = string_of(r, *name, "name");
+    if (s && !is_name(*s)) r.error(*name, "'name' must match [a-z0-9._-]+, not " + shown(*s));
+    else if (s) suite.name = std::move(*s);
+  }
+  if (const auto* title = require(r, *t, "title", "[suite]")) {
+    suite.title = non_empty_string(r, *title, "title").value_or("");
+  }
+}
+
+void parse_cases(reporter& r, const toml::table& root, id_registry& ids, scenario_suite& suite) {
+  const auto* n = root.get("case");
+  if (n == nullptr) {
+    r.error(root, "no [[case]] in the file");
+    return;
+  }
+  const auto* a = n->as_array();
+  if (a == nullptr || a->empty()) {
+    r.error(*n, "'case' must be a non-empty array of tables: write [[case]]");
+    return;
+  }
+  for (const toml::node& e : *a) {
+    if (const auto* t = e.as_table()) {
+      suite.cases.push_back(parse_case(r, *t, ids));
+      suite.cases.back().suite = suite.name;
+    } else {
+      r.error(e, "each case must be a table: write [[case]]");
+    }
+  }
+}
+
+scenario_suite parse_root(reporter& r, const toml::table& root, id_registry& ids) {
+  scenario_suite suite;
+  suite.file = r.file();
+  check_keys(r, root, k_root_keys, "the file");
+  parse_suite_table(r, root, suite);
+  parse_cases(r, root, ids, suite);
+  return suite;
+}
+
+void sort_errors(std::vector<load_error>& errors) {
+  std::stable_sort(errors.begin(), errors.end(), [](const load_error& a, const load_error& b) {
+    return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+  });
+}
+
+/// Loads one file's text; the suite is added to `out` only if the file has no error.
+void load_text(std::string_view text, const std::string& file, id_registry& ids, load_result& out) {
+  std::vector<load_error> errors;
+  reporter r(file, errors);
+  try {
+    if (screener(text, r).run()) {
+      std::optional<toml::table> root;
+      try {
+        root = toml::parse(text, std::string_view(file));
+      } catch (const toml::parse_error& e) {
+        r.error(r.at(e.source().begin), std::string(e.description()));
+      }
+      if (root) {
+        auto suite = parse_root(r, *root, ids);
+        if (errors.empty()) out.suites.push_back(std::move(suite));
+      }
+    }
+  } catch (const std::exception& e) {
+    r.error(source_position{file, 0, 0}, std::string("cannot load: ") + e.what());
+  }
+  sort_errors(errors);
+  out.errors.insert(out.errors.end(), std::make_move_iterator(errors.begin()), std::make_move_iterator(errors.end()));
+}
+
+// ---------------------------------------------------------------------------
+// Files and directories
+
+void file_error(load_result& out, const fs::path& p, std::string message) {
+  out.errors.push_back({source_position{p.string(), 0, 0}, std::move(message)});
+}
+
+std::optional<std::string> read_file(const fs::path& p, load_result& out) {
+  std::error_code ec;
+  const auto size = fs::file_size(p, ec);
+  if (ec) {
+    file_error(out, p, "cannot read: " + ec.message());
+    return std::nullopt;
+  }
+  if (size > k_max_file_size) {
+    file_error(out, p, "file too large (" + std::to_string(size) + " bytes; at most 16 MiB)");
+    return std::nullopt;
+  }
+  std::ifstream in(p, std::ios::binary);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  if (!in || !in.read(text.data(), static_cast<std::streamsize>(text.size()))) {
+    file_error(out, p, "cannot read the file");
+    return std::nullopt;
+  }
+  return text;
+}
+
+/// The *.toml files under a directory, sorted by path (component by component).
+void collect_directory(const fs::path& dir, std::vector<fs::path>& files, load_result& out) {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->path().extension() == ".toml" && it->is_regular_file(type_ec)) found.push_back(it->path());
+  }
+  if (ec) file_error(out, dir, "cannot read the directory: " + ec.message());
+  if (found.empty() && !ec) file_error(out, dir, "no *.toml files in this directory");
+  std::sort(found.begin(), found.end());
+  files.insert(files.end(), found.begin(), found.end());
+}
+
+void collect(const std::string& path, std::vector<fs::path>& files, load_result& out) {
+  const fs::path p(path);
+  std::error_code ec;
+  const auto status = fs::status(p, ec);
+  if (ec || !fs::exists(status)) {
+    file_error(out, p, "no such file or directory");
+  } else if (fs::is_directory(status)) {
+    collect_directory(p, files, out);
+  } else if (fs::is_regular_file(status)) {
+    files.push_back(p);
+  } else {
+    file_error(out, p, "not a regular file or directory");
+  }
+}
+
+/// Drops files named twice (e.g. a directory and a file inside it).
+std::vector<fs::path> unique_files(const std::vector<fs::path>& files) {
+  std::vector<fs::path> out;
+  std::set<fs::path> seen;
+  for (const auto& f : files) {
+    std::error_code ec;
+    auto canonical = fs::weakly_canonical(f, ec);
+    if (seen.insert(ec ? f : canonical).second) out.push_back(f);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_known_variable(std::string_view name) {
+  return std::find(k_variables.begin(), k_variables.end(), name) != k_variables.end();
+}
+
+load_result load_scenario_text(std::string_view text, const std::string& file) {
+  load_result out;
+  id_registry ids;
+  load_text(text, file, ids, out);
+  return out;
+}
+
+load_result load_scenarios(const std::string& path) { return load_scenarios(std::vector<std::string>{path}); }
+
+load_result load_scenarios(const std::vector<std::string>& paths) {
+  load_result out;
+  try {
+    std::vector<fs::path> files;
+    for (const auto& path : paths) collect(path, files, out);
+    id_registry ids;
+    for (const auto& file : unique_files(files)) {
+      if (const auto text = read_file(file, out)) load_text(*text, file.string(), ids, out);
+    }
+  } catch (const std::exception& e) {
+    out.errors.push_back({source_position{}, std::string("cannot load scenarios: ") + e.what()});
+  }
+  return out;
+}
+
+}  // namespace smtpspec::harness

@@ -1,0 +1,292 @@
+// The JSON report writer and reader; see json_report.hpp.
+#include "smtpspec/reports/json_report.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace smtpspec::reports {
+namespace {
+
+using nlohmann::json;
+namespace h = smtpspec::harness;
+namespace ref = smtpspec::reference;
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if ((c >> 5) == 0x6) n = 1, cp = c & 0x1fu;
+    else if ((c >> 4) == 0xe) n = 2, cp = c & 0x0fu;
+    else if ((c >> 3) == 0x1e) n = 3, cp = c & 0x07u;
+    else return false;
+    if (i + n >= s.size()) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3fu);
+    }
+    const std::uint32_t min[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    std::uint32_t n = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8) |
+                      std::uint8_t(in[i + 2]);
+    out += {k[(n >> 18) & 63], k[(n >> 12) & 63], k[(n >> 6) & 63], k[n & 63]};
+  }
+  if (i < in.size()) {
+    std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
+    if (i + 1 < in.size()) n |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
+    out += k[(n >> 18) & 63];
+    out += k[(n >> 12) & 63];
+    out += i + 1 < in.size() ? k[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+bool unbase64(std::string_view in, std::string& out) {
+  auto v = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+  };
+  if (in.size() % 4) return false;
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    std::uint32_t n = 0;
+    int pad = 0;
+    for (int j = 0; j < 4; ++j) {
+      char c = in[i + static_cast<std::size_t>(j)];
+      int d = c == '=' ? (++pad, 0) : v(c);
+      if (d < 0) return false;
+      n = (n << 6) | static_cast<std::uint32_t>(d);
+    }
+    out += static_cast<char>((n >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(n & 0xff);
+  }
+  return true;
+}
+
+/// Untrusted text in a field that is not a transcript: invalid UTF-8 becomes U+FFFD.
+std::string clean(std::string_view s) {
+  if (valid_utf8(s)) return std::string(s);
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x80) out += static_cast<char>(c);
+    else out += "\xEF\xBF\xBD";
+  }
+  return out;
+}
+
+json cite(const h::rfc_ref& r) {
+  return {{"rfc", r.rfc}, {"section", r.section}, {"text", r.to_string()}, {"url", r.url()}};
+}
+
+const char* event_name(h::transcript_event::kind k) {
+  switch (k) {
+    case h::transcript_event::kind::client_bytes: return "client";
+    case h::transcript_event::kind::server_bytes: return "server";
+    case h::transcript_event::kind::tls_started: return "tls";
+    case h::transcript_event::kind::closed: return "closed";
+    case h::transcript_event::kind::note: return "note";
+  }
+  return "note";
+}
+
+json event(const h::transcript_event& e) {
+  json j{{"kind", event_name(e.what)}, {"at_us", e.at.count()}};
+  if (valid_utf8(e.bytes)) j["bytes"] = e.bytes;
+  else j["base64"] = base64(e.bytes);
+  return j;
+}
+
+json case_json(const h::case_result& c) {
+  json rfc = json::array();
+  for (const auto& r : c.rfc) rfc.push_back(cite(r));
+  json findings = json::array();
+  for (const auto& f : c.findings)
+    findings.push_back({{"level", ref::to_string(f.strength)},
+                        {"rfc", cite(f.cite)},
+                        {"text", clean(f.text)},
+                        {"expected", clean(f.expected)},
+                        {"observed", clean(f.observed)},
+                        {"step", f.step},
+                        {"security", f.security}});
+  json transcript = json::array();
+  for (const auto& e : c.transcript) transcript.push_back(event(e));
+  return {{"id", c.id},
+          {"suite", c.suite},
+          {"title", c.title},
+          {"requirement", c.requirement},
+          {"rfc", rfc},
+          {"level", ref::to_string(c.level)},
+          {"tags", c.tags},
+          {"verdict", h::to_string(c.outcome)},
+          {"reason", clean(c.reason)},
+          {"findings", findings},
+          {"duration_us", c.duration.count()},
+          {"tls", h::to_string(c.tls)},
+          {"source", c.source},
+          {"transcript", transcript},
+          {"transcript_truncated", c.transcript_truncated}};
+}
+
+std::vector<std::string> clean_all(const std::vector<std::string>& v) {
+  std::vector<std::string> out;
+  for (const auto& s : v) out.push_back(clean(s));
+  return out;
+}
+
+}  // namespace
+
+std::string to_json(const h::run_result& run, int indent) {
+  json cases = json::array();
+  for (const auto& c : run.cases) cases.push_back(case_json(c));
+  json counts = json::object();
+  for (auto v : {h::verdict::pass, h::verdict::fail, h::verdict::warn, h::verdict::skip, h::verdict::error})
+    counts[std::string(h::to_string(v))] = run.count(v);
+  json doc{
+      {"format", "smtpspec-report"},
+      {"format_version", json_format_version},
+      {"tool", {{"name", "smtpspec"}, {"version", run.tool_version}}},
+      {"target",
+       {{"address", run.target.address},
+        {"embedded", run.target.embedded},
+        {"tls", h::to_string(run.target.tls)},
+        {"banner", clean(run.target.banner)},
+        {"extensions", clean_all(run.target.extensions)},
+        {"tls_extensions", clean_all(run.target.tls_extensions)},
+        {"tls_description", clean(run.target.tls_description)},
+        {"tls_problem", clean(run.target.tls_problem)}}},
+      {"options",
+       {{"strict", run.options.strict},
+        {"jobs", run.options.jobs},
+        {"reply_timeout_ms", run.options.reply_timeout.count()},
+        {"case_timeout_ms", run.options.case_timeout.count()},
+        {"suites", run.options.suites},
+        {"filters", run.options.filters}}},
+      {"started_at", run.started_at},
+      {"finished_at", run.finished_at},
+      {"duration_us", run.duration.count()},
+      {"counts", counts},
+      {"exit_code", run.exit_code()},
+      {"cases", cases},
+  };
+  return doc.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+namespace {
+
+h::rfc_ref read_cite(const json& j) {
+  return {j.at("rfc").get<std::uint16_t>(), j.at("section").get<std::string>()};
+}
+
+ref::level read_level(const std::string& s) {
+  return s == "SHOULD" ? ref::level::should : s == "MAY" ? ref::level::may : ref::level::must;
+}
+
+h::verdict read_verdict(const std::string& s) {
+  for (auto v : {h::verdict::pass, h::verdict::fail, h::verdict::warn, h::verdict::skip, h::verdict::error})
+    if (h::to_string(v) == s) return v;
+  throw std::runtime_error("unknown verdict '" + s + "'");
+}
+
+h::tls_mode read_tls(const std::string& s) {
+  for (auto m : {h::tls_mode::none, h::tls_mode::starttls, h::tls_mode::implicit})
+    if (h::to_string(m) == s) return m;
+  return h::tls_mode::none;
+}
+
+h::transcript_event::kind read_kind(const std::string& s) {
+  using k = h::transcript_event::kind;
+  if (s == "client") return k::client_bytes;
+  if (s == "server") return k::server_bytes;
+  if (s == "tls") return k::tls_started;
+  if (s == "closed") return k::closed;
+  return k::note;
+}
+
+}  // namespace
+
+bool from_json(const std::string& text, h::run_result& out, std::string& error) {
+  try {
+    auto doc = json::parse(text);
+    if (doc.value("format", "") != "smtpspec-report") {
+      error = "not an smtpspec JSON report (no \"format\": \"smtpspec-report\")";
+      return false;
+    }
+    out = {};
+    out.tool_version = doc.at("tool").at("version").get<std::string>();
+    const auto& t = doc.at("target");
+    out.target.address = t.at("address").get<std::string>();
+    out.target.embedded = t.value("embedded", false);
+    out.target.tls = read_tls(t.value("tls", "none"));
+    out.target.banner = t.value("banner", "");
+    out.target.extensions = t.value("extensions", std::vector<std::string>{});
+    out.target.tls_extensions = t.value("tls_extensions", std::vector<std::string>{});
+    out.target.tls_description = t.value("tls_description", "");
+    out.target.tls_problem = t.value("tls_problem", "");
+    const auto& o = doc.at("options");
+    out.options.strict = o.value("strict", false);
+    out.options.jobs = o.value("jobs", 1u);
+    out.options.reply_timeout = std::chrono::milliseconds(o.value("reply_timeout_ms", 0LL));
+    out.options.case_timeout = std::chrono::milliseconds(o.value("case_timeout_ms", 0LL));
+    out.options.suites = o.value("suites", std::vector<std::string>{});
+    out.options.filters = o.value("filters", std::vector<std::string>{});
+    out.started_at = doc.value("started_at", "");
+    out.finished_at = doc.value("finished_at", "");
+    out.duration = std::chrono::microseconds(doc.value("duration_us", 0LL));
+    for (const auto& c : doc.at("cases")) {
+      h::case_result r;
+      r.id = c.at("id").get<std::string>();
+      r.suite = c.value("suite", "");
+      r.title = c.value("title", "");
+      r.requirement = c.value("requirement", "");
+      for (const auto& x : c.at("rfc")) r.rfc.push_back(read_cite(x));
+      r.level = read_level(c.value("level", "MUST"));
+      r.tags = c.value("tags", std::vector<std::string>{});
+      r.outcome = read_verdict(c.at("verdict").get<std::string>());
+      r.reason = c.value("reason", "");
+      for (const auto& f : c.value("findings", json::array()))
+        r.findings.push_back({read_level(f.value("level", "MUST")), read_cite(f.at("rfc")), f.value("text", ""),
+                              f.value("expected", ""), f.value("observed", ""), f.value("step", -1),
+                              f.value("security", false)});
+      r.duration = std::chrono::microseconds(c.value("duration_us", 0LL));
+      r.tls = read_tls(c.value("tls", "none"));
+      r.source = c.value("source", "");
+      for (const auto& e : c.value("transcript", json::array())) {
+        h::transcript_event ev;
+        ev.what = read_kind(e.value("kind", "note"));
+        ev.at = std::chrono::microseconds(e.value("at_us", 0LL));
+        if (e.contains("base64")) {
+          if (!unbase64(e.at("base64").get<std::string>(), ev.bytes)) throw std::runtime_error("bad base64 in transcript");
+        } else {
+          ev.bytes = e.value("bytes", "");
+        }
+        r.transcript.push_back(std::move(ev));
+      }
+      r.transcript_truncated = c.value("transcript_truncated", false);
+      out.cases.push_back(std::move(r));
+    }
+    return true;
+  } catch (const std::exception& e) {
+    error = std::string("malformed report: ") + e.what();
+    return false;
+  }
+}
+
+}  // namespace smtpspec::reports
