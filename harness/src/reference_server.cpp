@@ -18,6 +18,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "smtpspec/harness/asio.hpp"
 #include "smtpspec/harness/connection.hpp"
 
@@ -99,12 +102,17 @@ class message_store {
     tmp += ".tmp";
     {
       std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      f << "Return-Path: <" << a.message.reverse_path << ">\r\n" << a.message.content;
+      f << "Return-Path: " << angle(a.message.reverse_path) << "\r\n" << a.message.content;
       if (!f) return "cannot write " + tmp.string();
     }
     std::error_code ec;
     fs::rename(tmp, final_path, ec);
     return ec ? "cannot rename " + tmp.string() + ": " + ec.message() : std::string();
+  }
+
+  /// The reverse-path as sent (session keeps the angle brackets); add them if not.
+  static std::string angle(const std::string& path) {
+    return !path.empty() && path.front() == '<' ? path : "<" + path + ">";
   }
 
   mutable std::mutex mu_;
@@ -118,8 +126,9 @@ class message_store {
 /// One client connection. Touched only from its strand (and by stop() once no
 /// server thread runs any more).
 struct client_state {
-  client_state(tcp::socket s, std::uint64_t n) : plain(std::move(s)), timer(plain.get_executor()), id(n) {}
+  client_state(tcp::socket s, std::uint64_t n) : ex(s.get_executor()), plain(std::move(s)), timer(ex), id(n) {}
 
+  net::any_io_executor ex;                     // the connection's strand
   tcp::socket plain;                           // until TLS starts
   std::optional<ssl::stream<tcp::socket>> tls;  // owns the socket once TLS starts
   net::steady_timer timer;
@@ -158,24 +167,42 @@ struct reference_server::impl {
       : opt(std::move(o)),
         store(opt.memory_store_limit, opt.memory_store_bytes, opt.store_dir),
         ctx(static_cast<int>(std::max(1u, opt.threads))) {}
+  ~impl() {
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
 
   reference_server_options opt;
   std::optional<ssl::context> tls_ctx;
   std::string cert_pem;
   message_store store;
-  std::mutex registry_mu;
+
+  std::mutex registry_mu;  // guards `live` and `closing`
   std::unordered_map<std::uint64_t, std::weak_ptr<client_state>> live;
+  bool closing = false;  // set once by begin_shutdown(); no new session starts after it
   std::atomic<std::uint64_t> served{0};
   std::atomic<std::size_t> active{0};
-  std::mutex state_mu;
-  std::condition_variable stopped_cv;
-  bool stopped = false;  // stop() was called
-  std::mutex join_mu;    // one caller joins and closes; the others wait for it
-  bool finished = false;
+
+  // stop() must be callable from a signal handler (the CLI does): it only sets
+  // this flag and writes one octet to a pipe, both async-signal-safe. A
+  // coroutine on the server's own threads reads the pipe and does the work.
+  std::atomic<bool> stop_requested{false};
+  int wake_fd = -1;  // write end of the pipe
+
+  std::mutex state_mu;  // guards the three below
+  std::condition_variable state_cv;
+  bool shutdown_started = false;
+  unsigned running = 0;  // server threads still in ctx.run()
+
+  std::mutex join_mu;  // one thread joins; others wait for it
+  std::atomic<std::thread::id> joiner{};
+  bool joined = false;
+
   // Declared after everything the coroutines use: destroying the io_context
   // destroys suspended coroutine frames, which must find those members alive.
   net::io_context ctx;
+  net::strand<net::io_context::executor_type> accept_strand{ctx.get_executor()};
   tcp::acceptor acceptor{ctx};
+  net::posix::stream_descriptor wake_reader{ctx};
   tcp::endpoint bound;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> threads;
@@ -186,11 +213,16 @@ struct reference_server::impl {
 
   void setup_tls();
   void bind();
+  void setup_wakeup();
   void start_threads();
-  void shutdown_everything();
+  void request_stop() noexcept;
+  void begin_shutdown();
+  void join_all();
+  void close_all_directly();
   bool on_server_thread() const;
 
   awaitable<void> accept_loop();
+  awaitable<void> stop_watcher();
   void start_client(tcp::socket s);
   awaitable<void> watchdog(client_ptr c);
   awaitable<void> serve(client_ptr c);
@@ -230,22 +262,35 @@ void reference_server::impl::bind() {
   if (ec) throw std::runtime_error("cannot listen on " + endpoint_text(ep) + ": " + ec.message());
 }
 
+void reference_server::impl::setup_wakeup() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe2 failed");
+  wake_reader.assign(fds[0]);
+  wake_fd = fds[1];
+}
+
 void reference_server::impl::start_threads() {
   work.emplace(ctx.get_executor());
-  net::co_spawn(ctx, accept_loop(), net::detached);
-  for (unsigned i = 0; i < std::max(1u, opt.threads); ++i)
+  net::co_spawn(accept_strand, accept_loop(), net::detached);
+  net::co_spawn(accept_strand, stop_watcher(), net::detached);
+  const unsigned n = std::max(1u, opt.threads);
+  running = n;
+  for (unsigned i = 0; i < n; ++i)
     threads.emplace_back([this] {
       // A handler's exception must not take the server down: log it, keep running.
       for (;;) {
         try {
           ctx.run();
-          return;
+          break;
         } catch (const std::exception& e) {
           log(std::string("server thread: ") + e.what());
         } catch (...) {
           log("server thread: unknown exception");
         }
       }
+      std::lock_guard lock(state_mu);
+      --running;
+      state_cv.notify_all();
     });
 }
 
@@ -264,8 +309,42 @@ awaitable<void> reference_server::impl::accept_loop() {
       co_await backoff.async_wait(redirect_error(use_awaitable, ec));
       continue;
     }
-    start_client(std::move(s));
+    try {
+      start_client(std::move(s));
+    } catch (const std::exception& e) {
+      // E.g. bad_alloc: lose this connection, keep accepting.
+      log(std::string("accept: cannot start a session: ") + e.what());
+    }
   }
+}
+
+awaitable<void> reference_server::impl::stop_watcher() {
+  char octet = 0;
+  error_code ec;
+  co_await wake_reader.async_read_some(net::buffer(&octet, 1), redirect_error(use_awaitable, ec));
+  begin_shutdown();
+}
+
+void reference_server::impl::begin_shutdown() {
+  // Runs on the accept strand: the acceptor is only ever touched there.
+  error_code ignored;
+  acceptor.close(ignored);
+  wake_reader.close(ignored);
+  std::vector<client_ptr> open;
+  {
+    std::lock_guard lock(registry_mu);
+    closing = true;
+    for (auto& [id, weak] : live)
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+  }
+  // Each connection is closed on its own strand; its coroutines then unwind.
+  for (auto& c : open) net::post(c->ex, [c] { c->close(); });
+  work.reset();
+  {
+    std::lock_guard lock(state_mu);
+    shutdown_started = true;
+  }
+  state_cv.notify_all();
 }
 
 void reference_server::impl::start_client(tcp::socket s) {
@@ -273,6 +352,7 @@ void reference_server::impl::start_client(tcp::socket s) {
   auto c = std::make_shared<client_state>(std::move(s), n);
   {
     std::lock_guard lock(registry_mu);
+    if (closing) return;  // accepted just before the acceptor closed: drop it
     live.emplace(n, c);
   }
   auto ex = c->plain.get_executor();
@@ -421,16 +501,50 @@ bool reference_server::impl::on_server_thread() const {
   return std::any_of(threads.begin(), threads.end(), [&](const std::thread& t) { return t.get_id() == self; });
 }
 
-void reference_server::impl::shutdown_everything() {
+void reference_server::impl::request_stop() noexcept {
+  if (stop_requested.exchange(true)) return;
+  const char octet = 's';
+  // The only thing a signal handler may do here: write(2) is async-signal-safe.
+  [[maybe_unused]] auto n = ::write(wake_fd, &octet, 1);
+}
+
+void reference_server::impl::close_all_directly() {
+  // Only once no server thread runs: then nothing races these sockets.
   error_code ignored;
   acceptor.close(ignored);
-  std::vector<std::shared_ptr<client_state>> open;
+  std::vector<client_ptr> open;
   {
     std::lock_guard lock(registry_mu);
+    closing = true;
     for (auto& [id, weak] : live)
       if (auto c = weak.lock()) open.push_back(std::move(c));
   }
   for (auto& c : open) c->close();
+}
+
+void reference_server::impl::join_all() {
+  // A signal handler interrupting this very thread while it joins: nothing to do.
+  if (joiner.load() == std::this_thread::get_id()) return;
+  std::lock_guard join_lock(join_mu);
+  if (joined) return;
+  joiner = std::this_thread::get_id();
+  bool unwound = false;
+  {
+    std::unique_lock lock(state_mu);
+    unwound = state_cv.wait_for(lock, k_unwind, [&] { return running == 0; });
+  }
+  // Connections that did not unwind in time (a handler stuck somewhere) are
+  // abandoned: the threads are stopped and the sockets closed from here.
+  if (!unwound) ctx.stop();
+  for (auto& t : threads)
+    if (t.joinable()) t.join();
+  if (!unwound) {
+    close_all_directly();
+    ctx.restart();
+    ctx.run_for(k_unwind);
+  }
+  joined = true;
+  joiner = std::thread::id();
 }
 
 // --- reference_server ------------------------------------------------------------
@@ -444,6 +558,7 @@ reference_server::reference_server(reference_server_options opt) : impl_(std::ma
   }
   d.setup_tls();
   d.bind();
+  d.setup_wakeup();
   d.start_threads();
 }
 
@@ -465,36 +580,19 @@ std::uint64_t reference_server::connections_served() const { return impl_->serve
 
 void reference_server::stop() {
   auto& d = *impl_;
-  {
-    std::lock_guard lock(d.state_mu);
-    if (!d.stopped) {
-      d.stopped = true;
-      d.work.reset();
-      d.ctx.stop();
-    }
-  }
-  d.stopped_cv.notify_all();
-  // A server thread cannot join itself; the destructor finishes the job.
+  d.request_stop();
+  // A server thread cannot join itself; whoever calls wait() or the destructor will.
   if (d.on_server_thread()) return;
-  std::lock_guard lock(d.join_mu);
-  if (d.finished) return;
-  d.finished = true;
-  // The threads are stopped first: then sockets can be closed from here without
-  // racing their strands. Coroutines resume with errors and unwind in a bounded run.
-  for (auto& t : d.threads)
-    if (t.joinable()) t.join();
-  d.shutdown_everything();
-  d.ctx.restart();
-  try {
-    d.ctx.run_for(k_unwind);
-  } catch (const std::exception& e) {
-    d.log(std::string("stop: ") + e.what());
-  }
+  d.join_all();
 }
 
 void reference_server::wait() {
-  std::unique_lock lock(impl_->state_mu);
-  impl_->stopped_cv.wait(lock, [&] { return impl_->stopped; });
+  auto& d = *impl_;
+  {
+    std::unique_lock lock(d.state_mu);
+    d.state_cv.wait(lock, [&] { return d.shutdown_started || d.running == 0; });
+  }
+  d.join_all();
 }
 
 }  // namespace smtpspec::harness

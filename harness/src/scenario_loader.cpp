@@ -12,6 +12,9 @@
 // any non-ASCII character outside strings and comments (never valid TOML), and a
 // non-ASCII character right after a backslash (plus any whitespace) in a """
 // string. Non-ASCII text elsewhere in strings and in comments is fine.
+// It also rejects a table header whose name does not start with a key character
+// ("[!", "[[\n"): toml++ asserts that it does (TOML_ASSERT_ASSUME in parse_key),
+// which aborts debug builds and is undefined behaviour in clang release builds.
 #include "smtpspec/harness/scenario_loader.hpp"
 
 #include <toml++/toml.h>
@@ -112,6 +115,7 @@ std::string key_name(std::string_view key) { return "'" + std::string(key) + "'"
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_lower_alnum(char c) noexcept { return is_digit(c) || (c >= 'a' && c <= 'z'); }
 bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_bare_key_character(char c) noexcept { return is_alpha(c) || is_digit(c) || c == '_' || c == '-'; }
 
 /// [a-z0-9._-]+
 bool is_name(std::string_view s) noexcept {
@@ -214,16 +218,30 @@ class screener {
     if (!valid_utf8()) return false;
     reset();
     if (text_.starts_with("\xEF\xBB\xBF")) index_ = 3;  // toml++ skips a byte order mark
+    std::size_t depth = 0;   // open [ and { of values (arrays, inline tables)
+    bool line_start = true;  // only blanks so far on this line
     while (!at_end()) {
       const char c = text_[index_];
+      if (c == '\n' || c == ' ' || c == '\t') {
+        line_start = line_start || c == '\n';
+        next();
+        continue;
+      }
       if (c == '#') {
         skip_comment();
+        continue;
+      }
+      const bool header = line_start && depth == 0 && c == '[';
+      line_start = false;
+      if (header) {
+        if (!check_table_header()) return false;
       } else if (c == '"' || c == '\'') {
         if (!skip_string(c)) return false;
       } else if (non_ascii()) {
-        return fail("character " + code_point_name() + " outside a string or comment (TOML allows non-ASCII "
-                    "text only inside strings and comments)");
+        return outside();
       } else {
+        if (c == '[' || c == '{') ++depth;
+        if ((c == ']' || c == '}') && depth > 0) --depth;
         next();
       }
     }
@@ -285,6 +303,32 @@ class screener {
   bool fail(std::string message) {
     report_.error(source_position{report_.file(), line_, column_}, std::move(message));
     return false;
+  }
+
+  bool outside() {
+    return fail("character " + code_point_name() +
+                " outside a string or comment (TOML allows non-ASCII text only inside strings and comments)");
+  }
+
+  bool skip_blanks() {
+    bool skipped = false;
+    for (; at(' ') || at('\t'); skipped = true) next();
+    return skipped;
+  }
+
+  /// toml++ 3.3 asserts (debug) or assumes (release, undefined behaviour) that a
+  /// table header's name starts with a key character: "[!" breaks that.
+  bool check_table_header() {
+    next();  // '['
+    if (at('[')) {
+      next();  // "[[": an array of tables
+      skip_blanks();
+    } else if (skip_blanks() && at('[')) {
+      return true;  // "[ [": toml++ reports it
+    }
+    if (at_end() || at('"') || at('\'') || at(']') || is_bare_key_character(text_[index_])) return true;
+    if (non_ascii()) return outside();
+    return fail("expected a table name after '[', saw " + shown(text_.substr(index_, 1)));
   }
 
   void skip_comment() {

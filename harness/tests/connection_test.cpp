@@ -332,14 +332,17 @@ TEST(Connection, EofIsClosed) {
 
 TEST(Connection, ResetIsReset) {
   test_server srv("127.0.0.1", [](tcp::socket s) -> awaitable<void> {
-    // SO_LINGER with zero timeout: close() sends RST instead of FIN.
+    // Reset only once the client is surely connected (else connect() itself
+    // may see the RST). SO_LINGER 0: close() sends RST instead of FIN.
+    co_await read_until_text(s, "\r\n");
     s.set_option(net::socket_base::linger(true, 0));
     s.close();
-    co_return;
   });
   transcript t;
   connection c(t);
-  ASSERT_TRUE(c.connect(srv.endpoint(), k_long));
+  auto cr = c.connect(srv.endpoint(), k_long);
+  ASSERT_TRUE(cr) << cr.detail;
+  ASSERT_TRUE(c.write("RSET\r\n", k_long));
   std::string got;
   auto r = c.read_some(got, 4096, k_long);
   EXPECT_EQ(r.status, io_status::reset) << r.detail;

@@ -801,6 +801,23 @@ TEST(ScenarioLoader, NonAsciiWhereTomlppMisbehavesIsAnErrorNotAnAbort) {
   EXPECT_EQ(continued.suites[0].cases[0].steps[0].bytes, "a x\xC3\xA9");
 }
 
+TEST(ScenarioLoader, TableHeaderWithoutANameIsAnErrorNotAnAbort) {
+  // toml++ 3.3 asserts that a header name starts with a key character.
+  EXPECT_TRUE(only_error(load("[!]\n"), "t.toml:1:2", "expected a table name after '[', saw '!'"));
+  EXPECT_TRUE(only_error(load("a = 1\n  [[ !]]\n"), "t.toml:2:6", "saw '!'"));
+  EXPECT_TRUE(only_error(load("[[[a]]]\n"), "t.toml:1:3", "saw '['"));
+  EXPECT_TRUE(only_error(load("[\n"), "t.toml:1:2", "saw '\\x0a'"));
+  EXPECT_TRUE(only_error(load("[[\xC3\xA9]]\n"), "t.toml:1:3", "character U+00E9 outside"));
+  // Left to toml++, which reports them itself.
+  EXPECT_TRUE(only_error(load("[ [a]]\n"), "t.toml:1:3", "brackets must be contiguous"));
+  EXPECT_TRUE(only_error(load("[]\n"), "t.toml:1:2", "blank"));
+  // '[' that opens an array, not a header, may be followed by anything a value allows.
+  const auto arrays = load("a = [\n[ { b = 1 } ],\n[ [1] ], # [!\n[\"]\"],\n]\n[suite]\nname = \"t\"\ntitle = \"T\"\n");
+  EXPECT_TRUE(has_error(arrays, "t.toml:1:5", "unknown key 'a' in the file"));
+  EXPECT_TRUE(has_error(arrays, "t.toml:1:1", "no [[case]] in the file"));
+  EXPECT_EQ(arrays.errors.size(), 2u) << all_errors(arrays);
+}
+
 TEST(ScenarioLoader, NeverThrows) {
   const std::vector<std::string> inputs = {
       "",

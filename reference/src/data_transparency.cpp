@@ -12,6 +12,7 @@
 // result cannot depend on how the stream is split.
 #include "smtpspec/reference/data_transparency.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -64,6 +65,13 @@ const char* find_special(const char* p, const char* end) noexcept {
 #endif
   while (p != end && !is_special(*p, WithNul)) ++p;
   return p;
+}
+
+// Room for `more` octets, growing geometrically: a caller feeding many small
+// chunks into one string must not pay a reallocation per chunk (reserve() alone
+// allocates exactly on some standard libraries).
+inline void make_room(std::string& out, std::size_t more) {
+  if (out.capacity() - out.size() < more) out.reserve(std::max(out.size() + more, 2 * out.capacity()));
 }
 
 inline void flush(std::string& out, const char* p, std::size_t from, std::size_t to) {
@@ -127,7 +135,7 @@ void data_encoder::encode_octet(char c, const char* p, std::size_t i, std::size_
 void data_encoder::encode(std::string_view chunk, std::string& out) {
   const char* const p = chunk.data();
   const std::size_t n = chunk.size();
-  out.reserve(out.size() + n + 16);
+  make_room(out, n + 16);
   std::size_t i = 0;
   std::size_t run = 0;
   while (i < n) {
@@ -248,7 +256,7 @@ data_feed_result data_decoder::feed(std::string_view chunk, std::string& out) {
   if (state_ == state::ended) return {0, true, ended_by_};
   const char* const p = chunk.data();
   const std::size_t n = chunk.size();
-  out.reserve(out.size() + n + 2);
+  make_room(out, n + 2);
   // Octets in [run, i) are content to be copied unchanged. Invariant: in the dot
   // and dot_cr states run == i, since the held octets are not in the run.
   std::size_t run = 0;

@@ -13,6 +13,8 @@
 //   {auth_plain} base64 of "\0user\0password" (RFC 4616)
 //   {user64} {password64} base64 of the user / password (AUTH LOGIN)
 //   {repeat:N:TEXT} TEXT repeated N times (N up to 16777216)
+//   {{ and }} literal braces
+// The loader checks them and stores every string unexpanded (scenarios/FORMAT.md).
 #pragma once
 
 #include <chrono>
@@ -30,7 +32,7 @@ struct source_position {
   std::string file;
   std::uint32_t line = 0;
   std::uint32_t column = 0;
-  std::string to_string() const;  ///< "file:line:col"
+  std::string to_string() const;  ///< "file:line:col" (just "file" when line is 0)
 };
 
 /// An RFC section reference with owned text ("5321#4.1.1.4").
@@ -56,7 +58,7 @@ struct reply_expectation {
   bool close = false;                ///< the server closes instead of (or right after) replying
   bool none = false;                 ///< no reply may arrive (e.g. to injected plaintext)
   bool empty() const noexcept { return codes.empty() && classes == 0 && !close && !none; }
-  std::string to_string() const;     ///< "503", "5yz", "close", "none", "250/251"
+  std::string to_string() const;     ///< "503", "5yz", "close", "none", "250/251"; "" when empty
 };
 
 struct step {
@@ -75,13 +77,14 @@ struct step {
   kind what = kind::send;
   std::vector<std::string> lines;          ///< send: one; batch: several
   std::string bytes;                       ///< raw, data content, bdat chunk, starttls queued plaintext
-  std::vector<std::size_t> split;          ///< raw: write in pieces ending at these offsets
+                                           ///< (raw_hex: octets with { and } doubled, so expansion restores them)
+  std::vector<std::size_t> split;          ///< raw: write in pieces ending at these offsets (of the expanded octets)
   bool bytewise = false;                   ///< raw: one octet per write
   std::optional<std::uint64_t> bdat_size;  ///< bdat: declared size (default: the chunk's length)
   bool bdat_last = false;
   std::chrono::milliseconds duration{0};   ///< wait, read, expect_close
   reply_expectation expect;                ///< the (first) reply of this step
-  std::vector<reply_expectation> expect_each;  ///< batch: one per line
+  std::vector<reply_expectation> expect_each;  ///< batch: one per line (always; empty = as the model says)
   source_position where;
 };
 
