@@ -293,6 +293,9 @@ io_result connection::impl::connect_one(const tcp::endpoint& ep, clock_type::tim
     reset_socket();
     return classify(st->ec, what);
   }
+  // Each write of a case goes out as its own segment (no Nagle coalescing), so a
+  // step written in pieces reaches the server in pieces.
+  sock.set_option(tcp::no_delay(true), ec);
   return {};
 }
 

@@ -188,13 +188,14 @@ struct reference_server::impl {
   std::atomic<bool> stop_requested{false};
   int wake_fd = -1;  // write end of the pipe
 
-  std::mutex state_mu;  // guards the three below
+  std::mutex state_mu;  // guards the two below (state_cv signals changes)
   std::condition_variable state_cv;
   bool shutdown_started = false;
   unsigned running = 0;  // server threads still in ctx.run()
 
   std::mutex join_mu;  // one thread joins; others wait for it
   std::atomic<std::thread::id> joiner{};
+  std::atomic<std::thread::id> waiter{};  // the thread inside wait()
   bool joined = false;
 
   // Declared after everything the coroutines use: destroying the io_context
@@ -209,6 +210,13 @@ struct reference_server::impl {
 
   void log(const std::string& line) const {
     if (opt.log) opt.log(line);
+  }
+  /// Either switch turns implicit TLS on, so transport and session always agree.
+  bool implicit_tls() const { return opt.implicit_tls || opt.session.implicit_tls; }
+  reference::server_config session_config() const {
+    reference::server_config cfg = opt.session;
+    cfg.implicit_tls = implicit_tls();
+    return cfg;
   }
 
   void setup_tls();
@@ -393,7 +401,7 @@ awaitable<void> reference_server::impl::serve(client_ptr c) {
 }
 
 awaitable<void> reference_server::impl::refuse_busy(client_state& c) {
-  if (opt.implicit_tls) co_return;  // no TLS yet: nothing readable can be said
+  if (implicit_tls()) co_return;  // no TLS yet: nothing readable can be said
   static constexpr std::string_view busy = "421 4.3.2 Too many connections, try again later\r\n";
   c.arm(k_linger);
   error_code ec;
@@ -403,11 +411,9 @@ awaitable<void> reference_server::impl::refuse_busy(client_state& c) {
 
 awaitable<void> reference_server::impl::run_session(client_ptr cp) {
   client_state& c = *cp;
-  reference::server_config cfg = opt.session;
-  cfg.implicit_tls = cfg.implicit_tls || opt.implicit_tls;
-  reference::server_session s(cfg);
+  reference::server_session s(session_config());
   // RFC 8314 3.3: with implicit TLS the handshake comes first, then the greeting.
-  if (opt.implicit_tls && !co_await handshake(c)) co_return;
+  if (implicit_tls() && !co_await handshake(c)) co_return;
   s.start();
   std::vector<char> buf(k_read_chunk);
   for (;;) {
@@ -447,8 +453,11 @@ void reference_server::impl::collect(client_state& c, reference::server_session&
   }
   for (auto& e : s.take_events()) {
     using k = reference::server_event::kind;
-    if (e.what == k::discarded_after_starttls || e.what == k::line_too_long || e.what == k::data_anomaly)
-      log("connection " + std::to_string(c.id) + ": " + e.detail);
+    const char* what = e.what == k::discarded_after_starttls ? "plaintext after STARTTLS discarded: "
+                       : e.what == k::line_too_long          ? "command line too long: "
+                       : e.what == k::data_anomaly           ? "DATA anomaly: "
+                                                             : nullptr;
+    if (what) log("connection " + std::to_string(c.id) + ": " + what + e.detail);
   }
 }
 
@@ -581,18 +590,24 @@ std::uint64_t reference_server::connections_served() const { return impl_->serve
 void reference_server::stop() {
   auto& d = *impl_;
   d.request_stop();
-  // A server thread cannot join itself; whoever calls wait() or the destructor will.
-  if (d.on_server_thread()) return;
+  // Joining is left to others when this thread cannot do it safely: a server
+  // thread cannot join itself, and a signal handler interrupting wait() (or a
+  // join) on this thread must not block on locks that thread may hold; wait(),
+  // join_all() or the destructor finish the job.
+  const auto self = std::this_thread::get_id();
+  if (d.on_server_thread() || d.waiter.load() == self || d.joiner.load() == self) return;
   d.join_all();
 }
 
 void reference_server::wait() {
   auto& d = *impl_;
+  d.waiter = std::this_thread::get_id();
   {
     std::unique_lock lock(d.state_mu);
     d.state_cv.wait(lock, [&] { return d.shutdown_started || d.running == 0; });
   }
   d.join_all();
+  d.waiter = std::thread::id();
 }
 
 }  // namespace smtpspec::harness

@@ -145,6 +145,15 @@ class case_run {
   void finish_session();
   case_result make_result();
 
+  /// The scenario's narrowed expectation for the n-th reply of a step, if any.
+  const reply_expectation* expectation_for(int tag, int n) const {
+    if (tag < 0 || tag >= static_cast<int>(c_.steps.size())) return nullptr;
+    const auto& st = c_.steps[static_cast<std::size_t>(tag)];
+    if (st.what == step::kind::batch)
+      return n < static_cast<int>(st.expect_each.size()) ? &st.expect_each[static_cast<std::size_t>(n)] : nullptr;
+    return n == 0 && !st.expect.empty() ? &st.expect : nullptr;
+  }
+
   void inconclusive(std::string why) {
     if (skip_reason_.empty()) skip_reason_ = std::move(why);
     stop_ = true;
@@ -288,24 +297,20 @@ void case_run::process(const ref::reply& r) {
   for (const auto& f : j.content) add(f.strength, to_ref(f.cite), f.text, {}, first_line(r));
 
   // The scenario's narrowed expectation for this step's n-th reply.
-  if (j.slot.tag >= 0 && j.slot.tag < static_cast<int>(c_.steps.size())) {
-    const auto& st = c_.steps[static_cast<std::size_t>(j.slot.tag)];
-    int n = replies_per_step_[static_cast<std::size_t>(j.slot.tag)]++;
-    const reply_expectation* want = nullptr;
-    if (st.what == step::kind::batch) {
-      if (n < static_cast<int>(st.expect_each.size())) want = &st.expect_each[static_cast<std::size_t>(n)];
-    } else if (n == 0) {
-      want = &st.expect;
-    }
-    if (want && !want->empty() && !want->close && !want->none && !allows(*want, r))
-      add(c_.level, main_cite(), j.slot.describe() + ": " + c_.requirement, want->to_string(), first_line(r));
-  }
+  const reply_expectation* want = nullptr;
+  if (j.slot.tag >= 0 && j.slot.tag < static_cast<int>(c_.steps.size()))
+    want = expectation_for(j.slot.tag, replies_per_step_[static_cast<std::size_t>(j.slot.tag)]++);
+  const bool close_only = want && want->close && want->codes.empty() && want->classes == 0;
+  if (want && (!want->codes.empty() || want->classes != 0) && !allows(*want, r))
+    add(c_.level, main_cite(), j.slot.describe() + ": " + c_.requirement, want->to_string(), first_line(r));
   // 4.1.1.10 / 3.8: after 221 the server closes; after 421 it closes too.
   if (r.code == 221 || r.code == 421) {
     if (!wait_for_close(std::min(s_.reply_timeout, milliseconds(3000))))
       add(r.code == 221 ? ref::level::must : ref::level::should, {5321, r.code == 221 ? "4.1.1.10" : "3.8"},
           "the server did not close the connection after " + std::to_string(r.code), "close",
           "connection still open");
+  } else if (close_only && !closed_ && !wait_for_close(std::min(s_.reply_timeout, milliseconds(3000)))) {
+    add(c_.level, main_cite(), "the server did not close the connection: " + c_.requirement, "close", "still open");
   }
 }
 
@@ -325,6 +330,18 @@ bool case_run::await_replies(milliseconds timeout) {
           "a reply", "nothing");
       log_.note("deadline passed waiting for a reply to " + what);
     } else if (g == got::closed) {
+      const auto& front = stream_.slots().front();
+      const auto* want = expectation_for(front.tag, front.tag >= 0 && front.tag < static_cast<int>(replies_per_step_.size())
+                                                        ? replies_per_step_[static_cast<std::size_t>(front.tag)]
+                                                        : 0);
+      if (want && want->close) {
+        // The scenario allows closing here (e.g. RFC 5321 7.8 defences).
+        log_.note("the server closed the connection instead of answering " + what + ", which this case allows");
+        stream_.on_close();
+        closed_ = true;
+        stop_ = true;
+        return false;
+      }
       // 3.8: the server may close only after QUIT, after 421, or on a timeout.
       add(ref::level::must, {5321, "3.8"},
           "the server closed the connection without answering " + what +
@@ -525,16 +542,27 @@ void case_run::run_checks() {
   }
   auto message = s_.probe->find(nonce_);
   if (!message) {
-    add(c_.level, main_cite(), "the message (marker " + nonce_ + ") was not found by " + s_.probe->describe(),
-        "a delivered message", "none");
+    // Nothing delivered satisfies "lacks" checks; "contains" checks need a message.
+    if (!k.delivered_contains.empty())
+      add(c_.level, main_cite(), "the message (marker " + nonce_ + ") was not found by " + s_.probe->describe(),
+          "a delivered message", "none");
     return;
   }
+  // Stores such as maildirs keep LF line ends: compare CRLF-insensitively there.
+  auto normal = [&](std::string text) {
+    if (!s_.probe->normalises_line_endings()) return text;
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i)
+      if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) out += text[i];
+    return out;
+  };
+  const std::string content = normal(*message);
   for (const auto& want : k.delivered_contains)
-    if (message->find(expand(want)) == std::string::npos)
+    if (content.find(normal(expand(want))) == std::string::npos)
       add(c_.level, main_cite(), "the delivered message lacks \"" + visible(expand(want)) + "\": " + c_.requirement,
           visible(expand(want)), "absent");
   for (const auto& bad : k.delivered_lacks)
-    if (message->find(expand(bad)) != std::string::npos)
+    if (content.find(normal(expand(bad))) != std::string::npos)
       add(c_.level, main_cite(), "the delivered message holds \"" + visible(expand(bad)) + "\": " + c_.requirement,
           "absent", visible(expand(bad)));
 }
@@ -701,13 +729,32 @@ std::string expand_variables(std::string_view text, const run_settings& s, std::
   return out;
 }
 
-bool target_probe::has(std::string_view keyword, bool in_tls) const {
+namespace {
+bool iequal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+         });
+}
+}  // namespace
+
+bool target_probe::has(std::string_view need, bool in_tls) const {
+  // "KEYWORD" or "KEYWORD PARAM" (e.g. "AUTH LOGIN"): the keyword, and the
+  // parameter among its ehlo-params.
+  auto space = need.find(' ');
+  std::string_view keyword = need.substr(0, space);
+  std::string_view param = space == std::string_view::npos ? std::string_view() : need.substr(space + 1);
   const auto& list = in_tls ? info.tls_extensions : info.extensions;
   return std::any_of(list.begin(), list.end(), [&](const std::string& e) {
-    std::string_view k = std::string_view(e).substr(0, e.find(' '));
-    return k.size() == keyword.size() && std::equal(k.begin(), k.end(), keyword.begin(), [](char a, char b) {
-             return std::toupper(static_cast<unsigned char>(a)) == std::toupper(static_cast<unsigned char>(b));
-           });
+    std::string_view line = e;
+    if (!iequal(line.substr(0, line.find(' ')), keyword)) return false;
+    if (param.empty()) return true;
+    for (std::size_t pos = line.find(' '); pos != std::string_view::npos;) {
+      auto next = line.find(' ', pos + 1);
+      if (iequal(line.substr(pos + 1, next == std::string_view::npos ? std::string_view::npos : next - pos - 1), param))
+        return true;
+      pos = next;
+    }
+    return false;
   });
 }
 
@@ -749,13 +796,16 @@ struct probe_session {
     }
   }
 
-  std::vector<std::string> ehlo(const run_settings& s) {
+  /// The EHLO keywords; std::nullopt when the reply could not be read as an
+  /// ehlo-ok-rsp (then `needs` cannot be judged and no case is skipped for it).
+  std::optional<std::vector<std::string>> ehlo(const run_settings& s) {
     conn.write("EHLO " + s.client_domain + "\r\n", s.reply_timeout);
     auto r = read(s.reply_timeout);
     std::vector<std::string> out;
-    if (!r || r->code != 250) return out;
+    if (!r) return std::nullopt;
+    if (r->code != 250) return out;
     auto list = ref::parse_ehlo_reply(*r);
-    if (!list) return out;
+    if (!list) return std::nullopt;
     for (const auto& e : list->items) {
       std::string k = e.keyword;
       for (const auto& p : e.params) k += " " + p;
@@ -792,7 +842,9 @@ target_probe probe_target(const run_settings& s) {
   }
   t.reachable = true;
   t.info.banner = std::to_string(greeting->code) + (greeting->lines.empty() ? "" : " " + greeting->lines.front());
-  t.info.extensions = p.ehlo(s);
+  auto plain = p.ehlo(s);
+  t.ehlo_readable = plain.has_value();
+  t.info.extensions = plain.value_or(std::vector<std::string>{});
   if (s.tls == tls_mode::implicit) {
     t.info.tls_extensions = t.info.extensions;
   } else if (t.has("STARTTLS", false)) {
@@ -802,7 +854,9 @@ target_probe probe_target(const run_settings& s) {
       auto h = p.conn.start_tls(s.tls_options, s.tls_options.sni.empty() ? s.target.host : s.tls_options.sni, s.reply_timeout);
       if (h) {
         t.info.tls_description = p.conn.tls_description();
-        t.info.tls_extensions = p.ehlo(s);
+        auto in_tls = p.ehlo(s);
+        t.ehlo_readable = t.ehlo_readable && in_tls.has_value();
+        t.info.tls_extensions = in_tls.value_or(std::vector<std::string>{});
       } else {
         t.info.tls_problem = "STARTTLS handshake failed: " + h.detail;
       }
@@ -822,7 +876,7 @@ case_result run_case(const scenario_case& c, const run_settings& s, const target
   // needs: the extension must be advertised where the case will run (2.2.1).
   const bool in_tls = std::max(s.tls, c.tls) != tls_mode::none && !t.info.tls_extensions.empty();
   for (const auto& kw : c.needs) {
-    if (!t.has(kw, in_tls)) {
+    if (t.ehlo_readable && !t.has(kw, in_tls)) {
       case_result out;
       out.id = c.id;
       out.suite = c.suite;
@@ -885,6 +939,7 @@ class directory_probe final : public delivery_probe {
     return std::nullopt;
   }
   std::string describe() const override { return "the directory " + dir_; }
+  bool normalises_line_endings() const override { return true; }
 
  private:
   std::string dir_;

@@ -17,9 +17,12 @@ std::string rfc_ref::url() const { return citation().url(); }
 
 std::string_view to_string(tls_mode m) noexcept {
   switch (m) {
-    case tls_mode::none: return "none";
-    case tls_mode::starttls: return "starttls";
-    case tls_mode::implicit: return "implicit";
+    case tls_mode::none:
+      return "none";
+    case tls_mode::starttls:
+      return "starttls";
+    case tls_mode::implicit:
+      return "implicit";
   }
   return "?";
 }

@@ -4,17 +4,23 @@
 // of the public functions and nothing aborts. toml++ stops at the first syntax
 // error; everything after that (schema checks) collects all errors of a file.
 //
-// toml++ 3.3 guard: its whitespace classifier (is_non_ascii_horizontal_whitespace)
-// reaches __builtin_unreachable() for many non-ASCII code points (U+00A1..U+0499,
-// U+2DAE..U+31A7, U+FB26..U+FEFE), and the parser calls it on every code point
-// where syntax is expected, and inside """ strings right after a backslash.
-// screen_text() therefore rejects, before toml++ sees the text: invalid UTF-8,
-// any non-ASCII character outside strings and comments (never valid TOML), and a
-// non-ASCII character right after a backslash (plus any whitespace) in a """
-// string. Non-ASCII text elsewhere in strings and in comments is fine.
-// It also rejects a table header whose name does not start with a key character
-// ("[!", "[[\n"): toml++ asserts that it does (TOML_ASSERT_ASSUME in parse_key),
-// which aborts debug builds and is undefined behaviour in clang release builds.
+// toml++ 3.3 guards (shared/toolchain.md item 2):
+//  - Its whitespace classifier is_non_ascii_horizontal_whitespace() reaches
+//    __builtin_unreachable() for U+00A1..U+0499, U+2C5E..U+3057 (but U+3000) and
+//    U+FB26..U+FEFE, and the parser calls it on the code points where syntax may
+//    follow, including inside a value it scans ahead ("x = 1é") and inside
+//    """ strings after a line-ending backslash. That is undefined behaviour in the
+//    shared library too. class stand_ins replaces those code points, before toml++
+//    reads the text, by code points of the same UTF-8 length that toml++ handles
+//    and the file does not hold, then restores them in every string and message.
+//    Positions do not move; non-ASCII text loads wherever TOML allows it.
+//  - Its TOML_ASSERT_ASSUME checks abort debug builds (e.g. a header-only fuzz
+//    build) and are undefined behaviour in clang release builds on inputs found
+//    by fuzzing: a table header without a name ("[!]"), an array value starting
+//    with '}' ("[}"), a date-time without a time ("1979-05-27T=", "1979-05-27 0,").
+//    (The Debian shared library is built with NDEBUG by gcc: there they are no-ops.)
+//    class screener rejects those first, and text that is not UTF-8 (so that the
+//    error has a line and column).
 #include "smtpspec/harness/scenario_loader.hpp"
 
 #include <toml++/toml.h>
@@ -49,20 +55,18 @@ namespace fs = std::filesystem;
 using namespace std::string_view_literals;
 using key_list = std::span<const std::string_view>;
 
-constexpr std::array k_variables{"client"sv, "from"sv,     "to"sv,         "domain"sv,
-                                 "to2"sv,    "reject"sv,   "nonce"sv,      "user"sv,
-                                 "password"sv, "auth_plain"sv, "user64"sv, "password64"sv};
+constexpr std::array k_variables{"client"sv, "from"sv, "to"sv,       "domain"sv,     "to2"sv,    "reject"sv,
+                                 "nonce"sv,  "user"sv, "password"sv, "auth_plain"sv, "user64"sv, "password64"sv};
 
 constexpr std::array k_root_keys{"suite"sv, "case"sv};
 constexpr std::array k_suite_keys{"name"sv, "title"sv};
-constexpr std::array k_case_keys{"id"sv,   "title"sv, "requirement"sv, "rfc"sv,  "level"sv, "tags"sv,
-                                 "needs"sv, "tls"sv,  "timeout"sv,     "steps"sv, "step"sv, "check"sv};
-constexpr std::array k_actions{"send"sv, "batch"sv,    "raw"sv,  "raw_hex"sv,      "data"sv, "bdat"sv,
-                               "starttls"sv, "wait"sv, "read"sv, "expect_close"sv, "close"sv};
-constexpr std::array k_step_keys{"send"sv,   "batch"sv,  "raw"sv,     "raw_hex"sv,     "data"sv,
-                                 "bdat"sv,   "starttls"sv, "wait"sv,  "read"sv,        "expect_close"sv,
-                                 "close"sv,  "expect"sv, "expect_each"sv, "split"sv,   "bytewise"sv,
-                                 "last"sv,   "size"sv};
+constexpr std::array k_case_keys{"id"sv,    "title"sv, "requirement"sv, "rfc"sv,   "level"sv, "tags"sv,
+                                 "needs"sv, "tls"sv,   "timeout"sv,     "steps"sv, "step"sv,  "check"sv};
+constexpr std::array k_actions{"send"sv,     "batch"sv, "raw"sv,  "raw_hex"sv,      "data"sv, "bdat"sv,
+                               "starttls"sv, "wait"sv,  "read"sv, "expect_close"sv, "close"sv};
+constexpr std::array k_step_keys{"send"sv,        "batch"sv, "raw"sv,      "raw_hex"sv,      "data"sv,  "bdat"sv,
+                                 "starttls"sv,    "wait"sv,  "read"sv,     "expect_close"sv, "close"sv, "expect"sv,
+                                 "expect_each"sv, "split"sv, "bytewise"sv, "last"sv,         "size"sv};
 constexpr std::array k_starttls_keys{"inject"sv};
 constexpr std::array k_check_keys{"accepted_messages"sv, "delivered_contains"sv, "delivered_lacks"sv,
                                   "reply_content"sv};
@@ -94,7 +98,7 @@ std::string shown(std::string_view text) {
   static constexpr char k_hex[] = "0123456789abcdef";
   std::string out = "'";
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (i == k_max_quoted) {
+    if (i >= k_max_quoted && (static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) {  // not inside a UTF-8 sequence
       out += "...";
       break;
     }
@@ -117,11 +121,18 @@ bool is_lower_alnum(char c) noexcept { return is_digit(c) || (c >= 'a' && c <= '
 bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_bare_key_character(char c) noexcept { return is_alpha(c) || is_digit(c) || c == '_' || c == '-'; }
 
+/// 0 to 15, or -1 if `c` is not a hex digit.
+int hex_digit(char c) noexcept {
+  if (is_digit(c)) return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 /// [a-z0-9._-]+
 bool is_name(std::string_view s) noexcept {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return is_lower_alnum(c) || c == '.' || c == '_' || c == '-';
-  });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return is_lower_alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
 /// ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-") (RFC 5321 4.1.1.1)
@@ -165,7 +176,6 @@ class reporter {
   void error(const toml::node& n, std::string message) { error(at(n), std::move(message)); }
 
   const std::string& file() const noexcept { return file_; }
-  std::size_t count() const noexcept { return errors_.size(); }
 
  private:
   const std::string& file_;
@@ -173,7 +183,7 @@ class reporter {
 };
 
 // ---------------------------------------------------------------------------
-// Screening the text before toml++ reads it (see the comment at the top)
+// Guarding toml++ 3.3 (see the comment at the top)
 
 /// Length of a UTF-8 sequence starting with `lead`, or 0 if `lead` cannot start one.
 std::size_t utf8_length(unsigned char lead) noexcept {
@@ -205,11 +215,157 @@ std::size_t valid_sequence(std::string_view text, std::size_t i) noexcept {
   return n;
 }
 
+/// The code point of the valid sequence of length n at text[i].
+char32_t decode(std::string_view text, std::size_t i, std::size_t n) noexcept {
+  auto cp = static_cast<char32_t>(static_cast<unsigned char>(text[i]));
+  if (n == 1) return cp;
+  cp &= (0x7fu >> n);
+  for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3fu);
+  return cp;
+}
+
+std::string encode(char32_t cp) {
+  std::string out;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xe0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+  return out;
+}
+
 std::string hex_byte(unsigned char b) {
   static constexpr char k_hex[] = "0123456789ABCDEF";
   return std::string("0x") + k_hex[b >> 4] + k_hex[b & 15];
 }
 
+/// The value of exactly 4 or 8 hex digits (as in \uXXXX, \UXXXXXXXX).
+std::optional<char32_t> hex_value(std::string_view digits) noexcept {
+  if (digits.size() != 4 && digits.size() != 8) return std::nullopt;
+  char32_t value = 0;
+  for (const char c : digits) {
+    const int nibble = hex_digit(c);
+    if (nibble < 0) return std::nullopt;
+    value = value * 16 + static_cast<char32_t>(nibble);
+  }
+  return value;
+}
+
+/// The code points for which toml++ 3.3's is_non_ascii_horizontal_whitespace()
+/// reaches TOML_UNREACHABLE: the same arithmetic as unicode_autogenerated.h, where
+/// the blocks 0, 11 and 63 of 0x3FA code points from U+00A0 have no switch case.
+/// That is U+00A1..U+0499, U+2C5E..U+3057 but U+3000, and U+FB26..U+FEFE.
+bool misread_by_tomlpp(char32_t cp) noexcept {
+  if (cp <= 0xa0 || cp >= 0xfeff || cp == 0x3000) return false;
+  const auto block = (cp - 0xa0) / 0x3fa;
+  return block == 0 || block == 11 || block == 63;
+}
+
+/// The text toml++ reads: every code point it misreads is replaced by a stand-in
+/// of the same UTF-8 length that toml++ handles well (so positions do not move)
+/// and that the file does not otherwise hold; restore() maps them back.
+class stand_ins {
+ public:
+  explicit stand_ins(std::string_view text) {  // `text` is valid UTF-8
+    collect_used(text);
+    text_.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+      const auto n = std::max<std::size_t>(1, valid_sequence(text, i));
+      const auto cp = decode(text, i, n);
+      if (misread_by_tomlpp(cp)) {
+        text_ += encode(stand_in_for(cp, n));
+      } else {
+        text_.append(text, i, n);
+      }
+      i += n;
+    }
+  }
+
+  bool ok() const noexcept { return ok_; }
+  const std::string& text() const noexcept { return text_; }
+
+  std::string restore(std::string_view s) const {
+    if (back_.empty()) return std::string(s);
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+      const auto n = valid_sequence(s, i);
+      const auto it = n == 0 ? back_.end() : back_.find(decode(s, i, n));
+      if (it != back_.end()) {
+        out += encode(it->second);
+      } else {
+        out.append(s, i, std::max<std::size_t>(1, n));
+      }
+      i += std::max<std::size_t>(1, n);
+    }
+    return out;
+  }
+
+  /// Restores every string value in a parsed tree.
+  void restore(toml::node& n) const {
+    if (back_.empty()) return;
+    if (auto* t = n.as_table()) {
+      for (auto&& [key, value] : *t) restore(value);
+    } else if (auto* a = n.as_array()) {
+      for (auto& value : *a) restore(value);
+    } else if (auto* s = n.as_string()) {
+      s->get() = restore(s->get());
+    }
+  }
+
+ private:
+  /// Every code point in the text, and those \uXXXX and \UXXXXXXXX escapes may produce.
+  void collect_used(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+      const auto n = std::max<std::size_t>(1, valid_sequence(text, i));
+      used_.insert(decode(text, i, n));
+      if (text[i] == '\\' && i + 1 < text.size() && (text[i + 1] == 'u' || text[i + 1] == 'U')) {
+        if (const auto escaped = hex_value(text.substr(i + 2, text[i + 1] == 'u' ? 4 : 8))) used_.insert(*escaped);
+      }
+      i += n;
+    }
+  }
+
+  /// Stand-ins come from U+0500..U+07FF (2 octets) and U+4E00..U+9FFF (3 octets).
+  char32_t stand_in_for(char32_t cp, std::size_t length) {
+    if (const auto it = chosen_.find(cp); it != chosen_.end()) return it->second;
+    char32_t& next = length == 2 ? next_two_ : next_three_;
+    const char32_t last = length == 2 ? 0x7ff : 0x9fff;
+    while (next <= last && used_.contains(next)) ++next;
+    if (next > last) {
+      ok_ = false;
+      return cp;
+    }
+    chosen_.emplace(cp, next);
+    back_.emplace(next, cp);
+    return next++;
+  }
+
+  std::string text_;
+  std::set<char32_t> used_;
+  std::map<char32_t, char32_t> chosen_;  ///< original -> stand-in
+  std::map<char32_t, char32_t> back_;    ///< stand-in -> original
+  char32_t next_two_ = 0x500;
+  char32_t next_three_ = 0x4e00;
+  bool ok_ = true;
+};
+
+/// Checks, before toml++ reads the text, what toml++ 3.3 does not check itself:
+/// that the text is UTF-8 (so that errors have a position), and the two places
+/// where toml++ asserts what the input may break (TOML_ASSERT_ASSUME: an abort in
+/// debug builds, undefined behaviour in clang release builds):
+///  - parse_key() from a table header: "[!]" (the name must start with a key character);
+///  - parse_value() from an array: "[}" (a value must not start with '}').
+/// It follows strings and comments, so '[' and '}' in them are not looked at.
 class screener {
  public:
   screener(std::string_view text, reporter& r) : text_(text), report_(r) {}
@@ -218,32 +374,8 @@ class screener {
     if (!valid_utf8()) return false;
     reset();
     if (text_.starts_with("\xEF\xBB\xBF")) index_ = 3;  // toml++ skips a byte order mark
-    std::size_t depth = 0;   // open [ and { of values (arrays, inline tables)
-    bool line_start = true;  // only blanks so far on this line
     while (!at_end()) {
-      const char c = text_[index_];
-      if (c == '\n' || c == ' ' || c == '\t') {
-        line_start = line_start || c == '\n';
-        next();
-        continue;
-      }
-      if (c == '#') {
-        skip_comment();
-        continue;
-      }
-      const bool header = line_start && depth == 0 && c == '[';
-      line_start = false;
-      if (header) {
-        if (!check_table_header()) return false;
-      } else if (c == '"' || c == '\'') {
-        if (!skip_string(c)) return false;
-      } else if (non_ascii()) {
-        return outside();
-      } else {
-        if (c == '[' || c == '{') ++depth;
-        if ((c == ']' || c == '}') && depth > 0) --depth;
-        next();
-      }
+      if (!step()) return false;
     }
     return true;
   }
@@ -253,12 +385,91 @@ class screener {
     reset();
     while (!at_end()) {
       if (valid_sequence(text_, index_) == 0) {
-        return fail("the file is not valid UTF-8 (byte " +
-                    hex_byte(static_cast<unsigned char>(text_[index_])) + "); scenario files must be UTF-8");
+        return fail("the file is not valid UTF-8 (byte " + hex_byte(static_cast<unsigned char>(text_[index_])) +
+                    "); scenario files must be UTF-8");
       }
       next();
     }
     return true;
+  }
+
+  /// One character (or string, or comment) outside strings.
+  bool step() {
+    const char c = text_[index_];
+    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
+      line_start_ = line_start_ || c == '\n';
+      next();
+      return true;
+    }
+    if (c == '#') {
+      while (!at_end() && !at('\n')) next();
+      return true;
+    }
+    const bool header = line_start_ && open_.empty() && c == '[';
+    line_start_ = false;
+    if (header) return check_table_header();
+    if (c == '"' || c == '\'') {
+      skip_string(c);
+      last_ = c;
+      return true;
+    }
+    if (c == '}' && !open_.empty() && open_.back() == '[' && (last_ == '[' || last_ == ',')) {
+      return fail("expected a value or ']', saw '}'");
+    }
+    if (value_start() && !check_date_time()) return false;
+    if (c == '[' || c == '{') open_.push_back(c);
+    if ((c == ']' || c == '}') && !open_.empty()) open_.pop_back();
+    last_ = c;
+    next();
+    return true;
+  }
+
+  /// After '=', or where an array expects a value.
+  bool value_start() const noexcept {
+    return last_ == '=' || (!open_.empty() && open_.back() == '[' && (last_ == '[' || last_ == ','));
+  }
+
+  /// toml++ asserts a digit after "YYYY-MM-DDT", and after "YYYY-MM-DD D" (a date,
+  /// a space, one digit) something that does not end a value.
+  bool check_date_time() {
+    const auto rest = text_.substr(index_);
+    if (is_date(rest) && rest.size() > 10 && (rest[10] == 'T' || rest[10] == 't') &&
+        !(rest.size() > 11 && is_digit(rest[11]))) {
+      return fail("expected a time after the date's 'T'");
+    }
+    const auto end = std::min(rest.size(), value_end(rest));
+    std::string token(rest.substr(0, end));
+    std::erase(token, '_');
+    if (is_date(token) && token.size() == 10 && token.find_first_not_of("0123456789-") == std::string::npos &&
+        end + 2 < rest.size() && rest[end] == ' ' && is_digit(rest[end + 1]) && ends_value(rest, end + 2)) {
+      return fail("expected a time after the date and the space");
+    }
+    return true;
+  }
+
+  static bool is_date(std::string_view s) noexcept {
+    if (s.size() < 10 || s[4] != '-' || s[7] != '-') return false;
+    return std::all_of(s.begin(), s.begin() + 4, is_digit) && is_digit(s[5]) && is_digit(s[6]) && is_digit(s[8]) &&
+           is_digit(s[9]);
+  }
+
+  /// Where toml++'s is_value_terminator() ends a value that starts at s[0] (toml++
+  /// looks at most 127 characters ahead; so does this, more or less).
+  static std::size_t value_end(std::string_view s) noexcept {
+    std::size_t i = 0;
+    while (i < s.size() && i < 256 && !ends_value(s, i)) i += std::max<std::size_t>(1, valid_sequence(s, i));
+    return i;
+  }
+
+  /// toml++'s is_value_terminator() for the code point at s[i]: whitespace (with
+  /// its non-ASCII whitespace), ']', '}', ',' or '#'.
+  static bool ends_value(std::string_view s, std::size_t i) noexcept {
+    if (i >= s.size()) return false;
+    const auto n = valid_sequence(s, i);
+    const auto cp = n == 0 ? char32_t{0xfffd} : decode(s, i, n);
+    return (cp >= '\t' && cp <= '\r') || cp == ' ' || cp == ']' || cp == '}' || cp == ',' || cp == '#' || cp == 0x85 ||
+           cp == 0xa0 || cp == 0x1680 || cp == 0x180e || (cp >= 0x2000 && cp <= 0x200b) || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x2060 || cp == 0x3000 || cp == 0xfeff;
   }
 
   void reset() {
@@ -270,12 +481,10 @@ class screener {
   bool at(char c, std::size_t ahead = 0) const noexcept {
     return index_ + ahead < text_.size() && text_[index_ + ahead] == c;
   }
-  bool non_ascii() const noexcept { return !at_end() && static_cast<unsigned char>(text_[index_]) >= 0x80; }
-  bool whitespace() const noexcept { return at(' ') || at('\t') || at('\r') || at('\n'); }
 
-  /// Moves past one code point (the text is valid UTF-8 once valid_utf8() passed).
+  /// Moves past one code point.
   void next() noexcept {
-    const auto c = static_cast<unsigned char>(text_[index_]);
+    const auto c = text_[index_];
     index_ += std::max<std::size_t>(1, valid_sequence(text_, index_));
     if (c == '\n') {
       ++line_;
@@ -285,109 +494,54 @@ class screener {
     }
   }
 
-  std::string code_point_name() const {
-    const auto n = valid_sequence(text_, index_);
-    auto cp = static_cast<std::uint32_t>(static_cast<unsigned char>(text_[index_]));
-    if (n > 1) {
-      cp &= (0x7fu >> n);
-      for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text_[index_ + k]) & 0x3fu);
-    }
-    static constexpr char k_hex[] = "0123456789ABCDEF";
-    std::string digits;
-    for (int shift = 20; shift >= 0; shift -= 4) {
-      if (shift < 16 || (cp >> shift) != 0) digits += k_hex[(cp >> shift) & 15u];
-    }
-    return "U+" + digits;
-  }
-
   bool fail(std::string message) {
     report_.error(source_position{report_.file(), line_, column_}, std::move(message));
     return false;
   }
 
-  bool outside() {
-    return fail("character " + code_point_name() +
-                " outside a string or comment (TOML allows non-ASCII text only inside strings and comments)");
+  void skip_blanks() {
+    while (at(' ') || at('\t')) next();
   }
 
-  bool skip_blanks() {
-    bool skipped = false;
-    for (; at(' ') || at('\t'); skipped = true) next();
-    return skipped;
-  }
-
-  /// toml++ 3.3 asserts (debug) or assumes (release, undefined behaviour) that a
-  /// table header's name starts with a key character: "[!" breaks that.
   bool check_table_header() {
     next();  // '['
     if (at('[')) {
       next();  // "[[": an array of tables
+    } else {
       skip_blanks();
-    } else if (skip_blanks() && at('[')) {
-      return true;  // "[ [": toml++ reports it
+      if (at('[')) return true;  // "[ [": toml++ reports it
     }
+    skip_blanks();
     if (at_end() || at('"') || at('\'') || at(']') || is_bare_key_character(text_[index_])) return true;
-    if (non_ascii()) return outside();
-    return fail("expected a table name after '[', saw " + shown(text_.substr(index_, 1)));
+    return fail("expected a table name after '[', saw " + shown(text_.substr(index_, valid_sequence(text_, index_))));
   }
 
-  void skip_comment() {
-    while (!at_end() && !at('\n')) next();
-  }
-
-  bool skip_string(char quote) {
+  void skip_string(char quote) {
     const bool multi_line = at(quote, 1) && at(quote, 2);
     next();
     if (!multi_line) {
-      skip_single_line(quote);
-      return true;
+      while (!at_end() && !at('\n')) {
+        const char c = text_[index_];
+        next();
+        if (c == quote) return;
+        if (c == '\\' && quote == '"' && !at_end() && !at('\n')) next();
+      }
+      return;
     }
     next();
     next();
-    return skip_multi_line(quote);
-  }
-
-  /// Ends after the closing quote or at the end of the line (where toml++ reports an error).
-  void skip_single_line(char quote) {
-    while (!at_end() && !at('\n')) {
-      const char c = text_[index_];
-      next();
-      if (c == quote) return;
-      if (c == '\\' && quote == '"' && !at_end() && !at('\n')) next();
-    }
-  }
-
-  /// Mirrors toml++: a run of 3 to 5 quotes closes the string (extra quotes are content).
-  bool skip_multi_line(char quote) {
     while (!at_end()) {
-      if (at(quote)) {
+      if (at(quote)) {  // like toml++: 3 to 5 quotes end the string, 1 or 2 are content
         std::size_t run = 0;
-        while (at(quote, run)) ++run;
+        while (run < 5 && at(quote, run)) ++run;
         for (std::size_t k = 0; k < std::min<std::size_t>(run, 5); ++k) next();
-        if (run >= 3) return true;
+        if (run >= 3) return;
         continue;
       }
       const bool backslash = at('\\');
       next();
-      if (backslash && quote == '"' && !skip_escape()) return false;
+      if (backslash && quote == '"' && !at_end()) next();
     }
-    return true;
-  }
-
-  /// Just after a backslash in a """ string.
-  bool skip_escape() {
-    if (non_ascii()) return fail("invalid escape: a backslash followed by " + code_point_name());
-    if (!whitespace()) {
-      if (!at_end()) next();  // \" \\ \n \uXXXX ...: the escaped character is ASCII
-      return true;
-    }
-    while (whitespace()) next();
-    if (non_ascii()) {
-      return fail("character " + code_point_name() +
-                  " right after a line-ending backslash in a \"\"\" string: toml++ 3.3 misreads it "
-                  "(undefined behaviour); begin the continued text with an ASCII character or a \\u escape");
-    }
-    return true;
   }
 
   std::string_view text_;
@@ -395,6 +549,9 @@ class screener {
   std::size_t index_ = 0;
   std::uint32_t line_ = 1;
   std::uint32_t column_ = 1;
+  std::vector<char> open_;  ///< '[' and '{' of the arrays and inline tables being read
+  bool line_start_ = true;  ///< only blanks so far on this line
+  char last_ = '\n';        ///< the last character outside strings, comments and blanks
 };
 
 // ---------------------------------------------------------------------------
@@ -406,9 +563,7 @@ struct variable_scan {
   std::optional<std::size_t> length;  ///< expanded length, when known at load time
 };
 
-std::string known_variables() {
-  return join(k_variables) + ", repeat:N:TEXT; write {{ and }} for literal braces";
-}
+std::string known_variables() { return join(k_variables) + ", repeat:N:TEXT; write {{ and }} for literal braces"; }
 
 /// Checks "{repeat:N:TEXT}" (without braces); returns the expanded length or an error.
 std::optional<std::size_t> scan_repeat(std::string_view inner, std::string& error, std::string& hint) {
@@ -477,8 +632,7 @@ variable_scan scan_variables(std::string_view text) {
 void check_keys(reporter& r, const toml::table& t, key_list known, std::string_view where) {
   for (auto&& [key, value] : t) {
     if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
-      r.error(value, "unknown key " + shown(key.str()) + " in " + std::string(where) + " (known: " + join(known) +
-                         ")");
+      r.error(value, "unknown key " + shown(key.str()) + " in " + std::string(where) + " (known: " + join(known) + ")");
     }
   }
 }
@@ -617,8 +771,8 @@ std::optional<rfc_ref> parse_rfc_ref(std::string_view s) {
 }
 
 void bad_rfc(reporter& r, const toml::node& n, std::string_view text) {
-  r.error(n, "bad rfc reference " + shown(text) +
-                 ": expected \"RFC#SECTION\" such as \"5321#4.1.1.4\" or \"5321#D.1\"");
+  r.error(n,
+          "bad rfc reference " + shown(text) + ": expected \"RFC#SECTION\" such as \"5321#4.1.1.4\" or \"5321#D.1\"");
 }
 
 std::vector<rfc_ref> parse_rfc(reporter& r, const toml::node& n) {
@@ -702,17 +856,17 @@ std::optional<reply_expectation> parse_expectation(reporter& r, const toml::node
       if (add_element(e, element)) continue;
       const auto* s = element.as_string();
       const bool word = s && (s->get() == "close" || s->get() == "none" || s->get() == "model");
-      r.error(element, word ? "\"" + s->get() + "\" must stand alone, not in an array (" + key_name(key) + ")"
-                            : help);
+      r.error(element, word ? "\"" + s->get() + "\" must stand alone, not in an array (" + key_name(key) + ")" : help);
       ok = false;
     }
     return ok ? std::optional(e) : std::nullopt;
   }
   if (const auto* s = n.as_string()) {
-    if (s->get() == "close") e.close = true;
-    else if (s->get() == "none") e.none = true;
-    else if (s->get() == "model") return e;
-    else if (!add_code_or_class(e, s->get())) {
+    if (s->get() == "close") {
+      e.close = true;
+    } else if (s->get() == "none") {
+      e.none = true;
+    } else if (s->get() != "model" && !add_code_or_class(e, s->get())) {
       r.error(n, help);
       return std::nullopt;
     }
@@ -761,8 +915,8 @@ bool check_options(reporter& r, const toml::table& t, std::string_view action) {
     const auto* n = t.get(option);
     const auto applies = option_applies_to(option);
     if (n == nullptr || std::find(applies.begin(), applies.end(), action) != applies.end()) continue;
-    std::string message = key_name(option) + " does not apply to a " + std::string(action) + " step (only to " +
-                          join(applies) + ")";
+    std::string message =
+        key_name(option) + " does not apply to a " + std::string(action) + " step (only to " + join(applies) + ")";
     if (option == "expect" && action == "batch") message += "; use expect_each";
     r.error(*n, std::move(message));
     ok = false;
@@ -771,20 +925,14 @@ bool check_options(reporter& r, const toml::table& t, std::string_view action) {
 }
 
 std::optional<std::string> decode_hex(std::string_view s) {
-  auto nibble = [](char c) -> int {
-    if (is_digit(c)) return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   for (std::size_t i = 0; i < s.size();) {
     if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n') {
       ++i;
       continue;
     }
-    if (i + 1 >= s.size() || nibble(s[i]) < 0 || nibble(s[i + 1]) < 0) return std::nullopt;
-    out.push_back(static_cast<char>(nibble(s[i]) * 16 + nibble(s[i + 1])));
+    if (i + 1 >= s.size() || hex_digit(s[i]) < 0 || hex_digit(s[i + 1]) < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hex_digit(s[i]) * 16 + hex_digit(s[i + 1])));
     i += 2;
   }
   return out;
@@ -867,8 +1015,8 @@ void parse_batch(reporter& r, const toml::table& t, const toml::node& n, step& s
   if (each == nullptr) return;
   const auto* expectations = each->as_array();
   if (expectations == nullptr || expectations->size() != a->size()) {
-    r.error(*each, "'expect_each' must be an array with one expectation per batch line (" +
-                       std::to_string(a->size()) + ")");
+    r.error(*each,
+            "'expect_each' must be an array with one expectation per batch line (" + std::to_string(a->size()) + ")");
     return;
   }
   for (std::size_t i = 0; i < expectations->size(); ++i) {
@@ -982,8 +1130,10 @@ std::vector<std::string> text_list(reporter& r, const toml::node& n, std::string
   }
   for (const toml::node& e : *a) {
     if (auto text = text_of(r, e, key)) {
-      if (text->empty()) r.error(e, key_name(key) + " entries must not be empty");
-      else out.push_back(std::move(*text));
+      if (text->empty())
+        r.error(e, key_name(key) + " entries must not be empty");
+      else
+        out.push_back(std::move(*text));
     }
   }
   return out;
@@ -998,8 +1148,8 @@ case_checks parse_checks(reporter& r, const toml::node& n) {
   }
   check_keys(r, *t, k_check_keys, "check");
   if (const auto* v = t->get("accepted_messages")) {
-    if (const auto count = integer_of(r, *v, "accepted_messages", 0, std::numeric_limits<int>::max(),
-                                      "an integer >= 0")) {
+    if (const auto count =
+            integer_of(r, *v, "accepted_messages", 0, std::numeric_limits<int>::max(), "an integer >= 0")) {
       out.accepted_messages = static_cast<int>(*count);
     }
   }
@@ -1065,8 +1215,10 @@ void parse_suite_table(reporter& r, const toml::table& root, scenario_suite& sui
   check_keys(r, *t, k_suite_keys, "[suite]");
   if (const auto* name = require(r, *t, "name", "[suite]")) {
     auto s = string_of(r, *name, "name");
-    if (s && !is_name(*s)) r.error(*name, "'name' must match [a-z0-9._-]+, not " + shown(*s));
-    else if (s) suite.name = std::move(*s);
+    if (s && !is_name(*s))
+      r.error(*name, "'name' must match [a-z0-9._-]+, not " + shown(*s));
+    else if (s)
+      suite.name = std::move(*s);
   }
   if (const auto* title = require(r, *t, "title", "[suite]")) {
     suite.title = non_empty_string(r, *title, "title").value_or("");
@@ -1109,22 +1261,33 @@ void sort_errors(std::vector<load_error>& errors) {
   });
 }
 
+/// Parses with toml++ the text with stand-ins, then checks the schema.
+std::optional<scenario_suite> parse_safely(const stand_ins& safe, reporter& r, id_registry& ids) {
+  if (!safe.ok()) {
+    r.error(source_position{r.file(), 1, 1},
+            "too many different non-ASCII characters (toml++ 3.3 cannot read them safely)");
+    return std::nullopt;
+  }
+  toml::table root;
+  try {
+    root = toml::parse(safe.text(), std::string_view(r.file()));
+  } catch (const toml::parse_error& e) {
+    r.error(r.at(e.source().begin), std::string(e.description()));
+    return std::nullopt;
+  }
+  safe.restore(root);
+  return parse_root(r, root, ids);
+}
+
 /// Loads one file's text; the suite is added to `out` only if the file has no error.
 void load_text(std::string_view text, const std::string& file, id_registry& ids, load_result& out) {
   std::vector<load_error> errors;
   reporter r(file, errors);
   try {
     if (screener(text, r).run()) {
-      std::optional<toml::table> root;
-      try {
-        root = toml::parse(text, std::string_view(file));
-      } catch (const toml::parse_error& e) {
-        r.error(r.at(e.source().begin), std::string(e.description()));
-      }
-      if (root) {
-        auto suite = parse_root(r, *root, ids);
-        if (errors.empty()) out.suites.push_back(std::move(suite));
-      }
+      const stand_ins safe(text);
+      if (auto suite = parse_safely(safe, r, ids); suite && errors.empty()) out.suites.push_back(std::move(*suite));
+      for (auto& e : errors) e.message = safe.restore(e.message);  // e.g. a key in "unknown key '...'"
     }
   } catch (const std::exception& e) {
     r.error(source_position{file, 0, 0}, std::string("cannot load: ") + e.what());

@@ -4,7 +4,10 @@
 #include "smtpspec/harness/reference_server.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -316,6 +319,31 @@ TEST(ReferenceServer, WaitReturnsAfterStopFromAnotherThread) {
   std::thread stopper([&] { srv.stop(); });
   srv.wait();
   stopper.join();
+}
+
+reference_server* g_signal_target = nullptr;
+extern "C" void stop_on_signal(int) {
+  if (g_signal_target) g_signal_target->stop();
+}
+
+TEST(ReferenceServer, StopFromASignalHandlerEndsWait) {
+  // As `smtpspec serve` does it: the signal interrupts the thread inside wait().
+  reference_server srv(quiet_options());
+  client c;
+  ASSERT_TRUE(c.connect(srv));
+  EXPECT_EQ(code(c.reply()), "220");
+  g_signal_target = &srv;
+  struct sigaction sa {}, old {};
+  sa.sa_handler = stop_on_signal;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  const pthread_t waiting = pthread_self();
+  std::thread killer([&] { pthread_kill(waiting, SIGUSR1); });
+  srv.wait();
+  killer.join();
+  sigaction(SIGUSR1, &old, nullptr);
+  g_signal_target = nullptr;
+  EXPECT_NE(c.until_closed(), io_status::ok);
 }
 
 TEST(ReferenceServer, StoresEachMessageAsAFile) {

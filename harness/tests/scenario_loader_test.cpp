@@ -87,8 +87,7 @@ class temp_dir {
  public:
   temp_dir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("smtpspec-loader-" + std::to_string(::getpid()) + "-" + info->name());
+    path_ = fs::temp_directory_path() / ("smtpspec-loader-" + std::to_string(::getpid()) + "-" + info->name());
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -221,8 +220,9 @@ TEST(ScenarioLoader, TlsModesAndLevels) {
     ASSERT_TRUE(loads(r)) << text;
     EXPECT_EQ(r.suites[0].cases[0].tls, mode);
   }
-  for (const auto& [text, lvl] : {std::pair{"MUST", reference::level::must},
-                                  std::pair{"SHOULD", reference::level::should}, std::pair{"MAY", reference::level::may}}) {
+  for (const auto& [text, lvl] :
+       {std::pair{"MUST", reference::level::must}, std::pair{"SHOULD", reference::level::should},
+        std::pair{"MAY", reference::level::may}}) {
     auto text_doc = one_step("{ send = \"NOOP\" }");
     text_doc.replace(text_doc.find("\"MUST\""), 6, "\""s + text + "\"");
     const auto r = load(text_doc);
@@ -284,7 +284,8 @@ TEST(ScenarioLoader, SendStep) {
 }
 
 TEST(ScenarioLoader, BatchStep) {
-  const auto s = first_step(one_step(R"({ batch = ["RSET", "NOOP", "NOOP"], expect_each = [250, "model", [250, "2yz"]] })"));
+  const auto s =
+      first_step(one_step(R"({ batch = ["RSET", "NOOP", "NOOP"], expect_each = [250, "model", [250, "2yz"]] })"));
   EXPECT_EQ(s.what, step::kind::batch);
   EXPECT_EQ(s.lines, (std::vector<std::string>{"RSET", "NOOP", "NOOP"}));
   ASSERT_EQ(s.expect_each.size(), 3u);
@@ -327,7 +328,8 @@ TEST(ScenarioLoader, RawHexStep) {
 }
 
 TEST(ScenarioLoader, DataStep) {
-  const auto s = first_step(one_step(R"({ data = "Subject: {nonce}\r\n\r\n.leading dot\r\n", expect = [250, "4yz", "5yz"] })"));
+  const auto s =
+      first_step(one_step(R"({ data = "Subject: {nonce}\r\n\r\n.leading dot\r\n", expect = [250, "4yz", "5yz"] })"));
   EXPECT_EQ(s.what, step::kind::data);
   EXPECT_EQ(s.bytes, "Subject: {nonce}\r\n\r\n.leading dot\r\n");
   EXPECT_EQ(s.expect.codes, std::vector<std::uint16_t>{250});
@@ -414,7 +416,8 @@ TEST(ScenarioLoader, ExpectationErrors) {
   EXPECT_TRUE(only_error(bad("[250, \"close\"]"), "t.toml:10:42", "\"close\" must stand alone"));
   EXPECT_TRUE(only_error(bad("[250, 700]"), "t.toml:10:42", "must be a reply code"));
   const auto each = load(one_step(R"({ batch = ["NOOP", "NOOP"], expect_each = [250] })"));
-  EXPECT_TRUE(only_error(each, "t.toml:10:52", "'expect_each' must be an array with one expectation per batch line (2)"));
+  EXPECT_TRUE(
+      only_error(each, "t.toml:10:52", "'expect_each' must be an array with one expectation per batch line (2)"));
   const auto each_bad = load(one_step(R"({ batch = ["NOOP"], expect_each = ["nope"] })"));
   EXPECT_TRUE(only_error(each_bad, "t.toml:10:45", "'expect_each' must be a reply code"));
 }
@@ -425,8 +428,8 @@ TEST(ScenarioLoader, OptionsThatDoNotApply) {
   EXPECT_TRUE(only_error(load(one_step(R"({ batch = ["NOOP"], expect = 250 })")), "t.toml:10:39", "use expect_each"));
   EXPECT_TRUE(only_error(load(one_step(R"({ send = "NOOP", split = [1] })")), "t.toml:10:35",
                          "'split' does not apply to a send step (only to raw, raw_hex)"));
-  EXPECT_TRUE(only_error(load(one_step(R"({ send = "NOOP", bytewise = true })")), "t.toml:10:38",
-                         "'bytewise' does not apply"));
+  EXPECT_TRUE(
+      only_error(load(one_step(R"({ send = "NOOP", bytewise = true })")), "t.toml:10:38", "'bytewise' does not apply"));
   EXPECT_TRUE(only_error(load(one_step(R"({ raw = "x", last = true })")), "t.toml:10:30",
                          "'last' does not apply to a raw step (only to bdat)"));
   EXPECT_TRUE(only_error(load(one_step(R"({ data = "x", size = 1 })")), "t.toml:10:31", "'size' does not apply"));
@@ -476,7 +479,8 @@ TEST(ScenarioLoader, RawErrors) {
   EXPECT_TRUE(only_error(load(one_step(R"({ raw = "abcd", split = [2, 2] })")), "t.toml:10:38",
                          "'split' offsets must be integers, strictly increasing, from 1 to 4 - 1"));
   EXPECT_TRUE(only_error(load(one_step(R"({ raw = "abcd", split = [0] })")), "t.toml:10:35", "strictly increasing"));
-  EXPECT_TRUE(only_error(load(one_step(R"({ raw = "abcd", split = [4] })")), "t.toml:10:35", "(the text has 4 octets)"));
+  EXPECT_TRUE(
+      only_error(load(one_step(R"({ raw = "abcd", split = [4] })")), "t.toml:10:35", "(the text has 4 octets)"));
   EXPECT_TRUE(only_error(load(one_step(R"({ raw = "abcd", split = [1.5] })")), "t.toml:10:35", "must be integers"));
   EXPECT_TRUE(only_error(load(one_step(R"({ raw = "abcd", split = [] })")), "t.toml:10:34",
                          "'split' must be a non-empty array of offsets"));
@@ -491,24 +495,23 @@ TEST(ScenarioLoader, RawErrors) {
                            "'raw_hex' must be pairs of hex digits"))
         << hex;
   }
-  EXPECT_TRUE(only_error(load(one_step(R"({ raw_hex = "0d0a", split = [2] })")), "t.toml:10:39",
-                         "from 1 to 2 - 1"));
+  EXPECT_TRUE(only_error(load(one_step(R"({ raw_hex = "0d0a", split = [2] })")), "t.toml:10:39", "from 1 to 2 - 1"));
 }
 
 TEST(ScenarioLoader, DataBdatStarttlsErrors) {
   EXPECT_TRUE(only_error(load(one_step("{ data = [\"x\"] }")), "t.toml:10:19", "'data' must be a string"));
-  EXPECT_TRUE(only_error(load(one_step(R"({ bdat = "x", size = -1 })")), "t.toml:10:31",
-                         "'size' must be an integer >= 0"));
+  EXPECT_TRUE(
+      only_error(load(one_step(R"({ bdat = "x", size = -1 })")), "t.toml:10:31", "'size' must be an integer >= 0"));
   EXPECT_TRUE(only_error(load(one_step(R"({ bdat = "x", size = 1.0 })")), "t.toml:10:31", "'size' must be an integer"));
-  EXPECT_TRUE(only_error(load(one_step(R"({ bdat = "x", last = "yes" })")), "t.toml:10:31",
-                         "'last' must be true or false"));
+  EXPECT_TRUE(
+      only_error(load(one_step(R"({ bdat = "x", last = "yes" })")), "t.toml:10:31", "'last' must be true or false"));
   EXPECT_TRUE(only_error(load(one_step("{ starttls = false }")), "t.toml:10:23",
                          "'starttls' must be true or a table such as { inject = "));
   EXPECT_TRUE(only_error(load(one_step("{ starttls = \"yes\" }")), "t.toml:10:23", "'starttls' must be true"));
   EXPECT_TRUE(only_error(load(one_step(R"({ starttls = { injct = "x" } })")), "t.toml:10:33",
                          "unknown key 'injct' in starttls (known: inject)"));
-  EXPECT_TRUE(only_error(load(one_step(R"({ starttls = { inject = 1 } })")), "t.toml:10:34",
-                         "'inject' must be a string"));
+  EXPECT_TRUE(
+      only_error(load(one_step(R"({ starttls = { inject = 1 } })")), "t.toml:10:34", "'inject' must be a string"));
   EXPECT_TRUE(only_error(load(one_step("{ close = false }")), "t.toml:10:20", "'close' must be true"));
 }
 
@@ -537,8 +540,8 @@ TEST(ScenarioLoader, StepsErrors) {
 // Variables
 
 TEST(ScenarioLoader, KnownVariables) {
-  for (const auto* name : {"client", "from", "to", "domain", "to2", "reject", "nonce", "user", "password",
-                           "auth_plain", "user64", "password64"}) {
+  for (const auto* name : {"client", "from", "to", "domain", "to2", "reject", "nonce", "user", "password", "auth_plain",
+                           "user64", "password64"}) {
     EXPECT_TRUE(is_known_variable(name)) << name;
     EXPECT_TRUE(loads(load(one_step("{ send = \"X {"s + name + "}\" }")))) << name;
   }
@@ -604,8 +607,8 @@ TEST(ScenarioLoader, WrongTypesInCase) {
   EXPECT_TRUE(only_error(load(replace(base, "id = \"t.a\"", "id = 7")), "t.toml:5:6", "'id' must be a string"));
   EXPECT_TRUE(only_error(load(replace(base, "id = \"t.a\"", "id = \"Bad ID\"")), "t.toml:5:6",
                          "'id' must match [a-z0-9._-]+, not 'Bad ID'"));
-  EXPECT_TRUE(only_error(load(replace(base, "title = \"A case\"", "title = \"\"")), "t.toml:6:9",
-                         "'title' must not be empty"));
+  EXPECT_TRUE(
+      only_error(load(replace(base, "title = \"A case\"", "title = \"\"")), "t.toml:6:9", "'title' must not be empty"));
   EXPECT_TRUE(only_error(load(replace(base, "requirement = \"R\"", "requirement = [\"R\"]")), "t.toml:7:15",
                          "'requirement' must be a string"));
   EXPECT_TRUE(only_error(load(doc("tls = \"ssl\"\nsteps = [ { send = \"NOOP\" } ]\n")), "t.toml:10:7",
@@ -627,16 +630,16 @@ TEST(ScenarioLoader, RfcReferences) {
     text.replace(text.find("\"5321#4.1.1.9\""), 14, value);
     return load(text);
   };
-  for (const auto* good : {"\"5321#4.1.1.4\"", "\"5321#D.1\"", "\"5321#D\"", "\"3030#2\"", "\"1#1\"",
-                           "\"65535#1.2\"", "[\"5321#3.3\", \"2920#3.1\"]"}) {
+  for (const auto* good : {"\"5321#4.1.1.4\"", "\"5321#D.1\"", "\"5321#D\"", "\"3030#2\"", "\"1#1\"", "\"65535#1.2\"",
+                           "[\"5321#3.3\", \"2920#3.1\"]"}) {
     EXPECT_TRUE(loads(with_rfc(good))) << good;
   }
   const auto r = with_rfc("\"5321#D.1\"");
   ASSERT_TRUE(loads(r));
   EXPECT_EQ(r.suites[0].cases[0].rfc[0].url(), "https://www.rfc-editor.org/rfc/rfc5321#section-D.1");
-  for (const auto* bad : {"\"5321\"", "\"5321#\"", "\"5321#x.1\"", "\"5321#4.\"", "\"5321#4..1\"", "\"5321#.4\"",
-                          "\"RFC5321#3.3\"", "\"65536#1\"", "\"0321#1\"", "\"#3.3\"", "\"5321#3.3 \"",
-                          "\"5321#DE.1\"", "\"5321#4.a\""}) {
+  for (const auto* bad :
+       {"\"5321\"", "\"5321#\"", "\"5321#x.1\"", "\"5321#4.\"", "\"5321#4..1\"", "\"5321#.4\"", "\"RFC5321#3.3\"",
+        "\"65536#1\"", "\"0321#1\"", "\"#3.3\"", "\"5321#3.3 \"", "\"5321#DE.1\"", "\"5321#4.a\""}) {
     EXPECT_TRUE(only_error(with_rfc(bad), "t.toml:8:7", "bad rfc reference")) << bad;
   }
   EXPECT_TRUE(only_error(with_rfc("\"5321-3.3\""), "t.toml:8:7",
@@ -655,7 +658,8 @@ TEST(ScenarioLoader, SuiteErrors) {
   EXPECT_TRUE(only_error(load("suite = \"t\"\n" + cases), "t.toml:1:9", "'suite' must be a table"));
   EXPECT_TRUE(only_error(load("[suite]\nname = \"T T\"\ntitle = \"x\"\n" + cases), "t.toml:2:8",
                          "'name' must match [a-z0-9._-]+"));
-  EXPECT_TRUE(only_error(load("[suite]\nname = \"t\"\n" + cases), "t.toml:1:1", "missing required key 'title' in [suite]"));
+  EXPECT_TRUE(
+      only_error(load("[suite]\nname = \"t\"\n" + cases), "t.toml:1:1", "missing required key 'title' in [suite]"));
   EXPECT_TRUE(only_error(load("[suite]\nname = \"t\"\ntitle = \"x\"\nowner = \"me\"\n" + cases), "t.toml:4:9",
                          "unknown key 'owner' in [suite] (known: name, title)"));
   EXPECT_TRUE(only_error(load("[suite]\nname = \"t\"\ntitle = \"x\"\n"), "t.toml:1:1", "no [[case]] in the file"));
@@ -737,8 +741,8 @@ TEST(ScenarioLoader, TomlSyntaxErrorStopsAtTheFirst) {
 }
 
 TEST(ScenarioLoader, NotUtf8) {
-  EXPECT_TRUE(only_error(load(one_step("{ send = \"NO\xffOP\" }")), "t.toml:10:22",
-                         "the file is not valid UTF-8 (byte 0xFF)"));
+  EXPECT_TRUE(
+      only_error(load(one_step("{ send = \"NO\xffOP\" }")), "t.toml:10:22", "the file is not valid UTF-8 (byte 0xFF)"));
   // An overlong encoding, a surrogate and a truncated sequence.
   EXPECT_TRUE(only_error(load("# \xC0\xAF\n"), "t.toml:1:3", "not valid UTF-8 (byte 0xC0)"));
   EXPECT_TRUE(only_error(load("a = \"\xED\xA0\x80\"\n"), "t.toml:1:6", "not valid UTF-8 (byte 0xED)"));
@@ -777,28 +781,29 @@ steps = [ { send = "NOOP é ﻶ" }, { data = '''littéral ぁ
 }
 
 TEST(ScenarioLoader, NonAsciiWhereTomlppMisbehavesIsAnErrorNotAnAbort) {
-  // Each of these reaches TOML_UNREACHABLE inside toml++ 3.3 (UBSan: "execution
-  // reached an unreachable program point"); the loader refuses them first.
-  EXPECT_TRUE(only_error(load("a = 1\xC3\xA9\n"), "t.toml:1:6", "character U+00E9 outside a string or comment"));
-  EXPECT_TRUE(only_error(load("\xC3\xA9 = 1\n"), "t.toml:1:1", "character U+00E9 outside a string or comment"));
-  EXPECT_TRUE(only_error(load("[suite]\nname = \xEF\xBB\xB6\n"), "t.toml:2:8", "character U+FEF6 outside"));
-  EXPECT_TRUE(only_error(load("a = [1,\xE3\x81\x81]\n"), "t.toml:1:8", "character U+3041 outside"));
-  EXPECT_TRUE(only_error(load("a = \"x\"\xF0\x9F\x98\x80\n"), "t.toml:1:8", "character U+1F600 outside"));
+  // Each of these makes toml++ 3.3 reach TOML_UNREACHABLE (UBSan: "execution reached
+  // an unreachable program point") unless the loader hides the character from it.
+  // toml++'s own error comes out, with the character given back.
+  EXPECT_TRUE(only_error(load("a = 1\xC3\xA9\n"), "t.toml:1:6", "expected digit, saw '\xC3\xA9'"));
+  EXPECT_TRUE(only_error(load("\xC3\xA9 = 1\n"), "t.toml:1:1", "saw '\xC3\xA9'"));
+  EXPECT_TRUE(only_error(load("[suite]\nname = \xEF\xBB\xB6\n"), "t.toml:2:8", "could not determine value type"));
+  EXPECT_TRUE(only_error(load("a = [1,\xE3\x81\x81]\n"), "t.toml:1:8", "could not determine value type"));
+  EXPECT_TRUE(only_error(load("a = [1979-05-27 0,\"\xC3\xA9\"]\n"), "t.toml:1:6", "expected a time after the date"));
+  EXPECT_TRUE(only_error(load("a = \"\"\"\\\xC3\xA9\"\"\"\n"), "t.toml:1:9", "unknown escape sequence '\\\xC3\xA9'"));
+  EXPECT_TRUE(only_error(load("a = \"x\"\xF0\x9F\x98\x80\n"), "t.toml:1:8", "saw '\xF0\x9F\x98\x80'"));
+  // In a key: the message shows the key as written.
+  EXPECT_TRUE(
+      has_error(load("[suite]\n\"nam\xC3\xA9\" = \"x\"\n"), "t.toml:2:10", "unknown key 'nam\xC3\xA9' in [suite]"));
   // Valid TOML that toml++ 3.3 misreads: a non-ASCII character right after a
-  // line-ending backslash in a """ string.
-  EXPECT_TRUE(only_error(load("a = \"\"\"x \\\n   \xC3\xA9\"\"\"\n"), "t.toml:2:4",
-                         "right after a line-ending backslash"));
-  EXPECT_TRUE(only_error(load("a = \"\"\"\\\xC3\xA9\"\"\"\n"), "t.toml:1:9", "invalid escape"));
-  // Quote runs: 4 or 5 quotes close a """ string with 1 or 2 quotes of content.
-  EXPECT_TRUE(only_error(load("a = \"\"\"x\"\"\"\"\xC3\xA9\n"), "t.toml:1:13", "outside a string"));
-  EXPECT_TRUE(only_error(load("a = '''x'''''\xC3\xA9\n"), "t.toml:1:14", "outside a string"));
-  // Escaped quotes do not end a string; an escaped backslash does not escape the quote.
-  EXPECT_TRUE(only_error(load("a = \"x\\\\\"\xC3\xA9\n"), "t.toml:1:10", "outside a string"));
-  EXPECT_TRUE(loads(load(one_step("{ send = \"a\\\"\xC3\xA9\\\\\" }"))));
-  // Fine: after the backslash and the line break comes ASCII, then non-ASCII.
-  const auto continued = load(one_step("{ data = \"\"\"a \\\n  x\xC3\xA9\"\"\" }"));
+  // line-ending backslash in a """ string. It loads.
+  const auto continued = load(one_step("{ data = \"\"\"a \\\n  \xC3\xA9\xEF\xBB\xB6\"\"\" }"));
   ASSERT_TRUE(loads(continued));
-  EXPECT_EQ(continued.suites[0].cases[0].steps[0].bytes, "a x\xC3\xA9");
+  EXPECT_EQ(continued.suites[0].cases[0].steps[0].bytes, "a \xC3\xA9\xEF\xBB\xB6");
+  // The stand-ins never collide with characters of the file, written or escaped:
+  // U+0500 and U+0501 are the first stand-ins for 2-octet characters.
+  const auto mixed = load(doc("steps = [ { send = \"\xC3\xA9 \xD4\x80 \\u0501 \xC3\xA9\xC3\xA8 \\U00000502\" } ]\n"));
+  ASSERT_TRUE(loads(mixed));
+  EXPECT_EQ(mixed.suites[0].cases[0].steps[0].lines[0], "\xC3\xA9 \xD4\x80 \xD4\x81 \xC3\xA9\xC3\xA8 \xD4\x82");
 }
 
 TEST(ScenarioLoader, TableHeaderWithoutANameIsAnErrorNotAnAbort) {
@@ -807,7 +812,7 @@ TEST(ScenarioLoader, TableHeaderWithoutANameIsAnErrorNotAnAbort) {
   EXPECT_TRUE(only_error(load("a = 1\n  [[ !]]\n"), "t.toml:2:6", "saw '!'"));
   EXPECT_TRUE(only_error(load("[[[a]]]\n"), "t.toml:1:3", "saw '['"));
   EXPECT_TRUE(only_error(load("[\n"), "t.toml:1:2", "saw '\\x0a'"));
-  EXPECT_TRUE(only_error(load("[[\xC3\xA9]]\n"), "t.toml:1:3", "character U+00E9 outside"));
+  EXPECT_TRUE(only_error(load("[[\xC3\xA9]]\n"), "t.toml:1:3", "saw '\xC3\xA9'"));
   // Left to toml++, which reports them itself.
   EXPECT_TRUE(only_error(load("[ [a]]\n"), "t.toml:1:3", "brackets must be contiguous"));
   EXPECT_TRUE(only_error(load("[]\n"), "t.toml:1:2", "blank"));
@@ -816,6 +821,32 @@ TEST(ScenarioLoader, TableHeaderWithoutANameIsAnErrorNotAnAbort) {
   EXPECT_TRUE(has_error(arrays, "t.toml:1:5", "unknown key 'a' in the file"));
   EXPECT_TRUE(has_error(arrays, "t.toml:1:1", "no [[case]] in the file"));
   EXPECT_EQ(arrays.errors.size(), 2u) << all_errors(arrays);
+}
+
+TEST(ScenarioLoader, ArrayValueStartingWithBraceIsAnErrorNotAnAbort) {
+  // toml++ 3.3 asserts that an array value does not start with '}'.
+  EXPECT_TRUE(only_error(load("a = [}]\n"), "t.toml:1:6", "expected a value or ']', saw '}'"));
+  EXPECT_TRUE(only_error(load("a = [1,\n  # x\n  }]\n"), "t.toml:3:3", "saw '}'"));
+  EXPECT_TRUE(only_error(load("a = [ { b = [ } ] }\n"), "t.toml:1:15", "saw '}'"));
+  // Not in strings or comments, and not after a value (toml++ reports those).
+  EXPECT_TRUE(has_error(load("a = [\"}\", '[}', \"\"\"[}\"\"\"] # [}\n"), "t.toml:1:1", "no [[case]]"));
+  EXPECT_TRUE(only_error(load("a = [1 }]\n"), "t.toml:1:8", "expected comma or closing ']'"));
+}
+
+TEST(ScenarioLoader, DateTimeWithoutATimeIsAnErrorNotAnAbort) {
+  // toml++ 3.3 asserts that a time follows "YYYY-MM-DDT", or "YYYY-MM-DD D".
+  EXPECT_TRUE(only_error(load("a = 1979-05-27T=\n"), "t.toml:1:5", "expected a time after the date's 'T'"));
+  EXPECT_TRUE(only_error(load("a = [1979-05-27t]\n"), "t.toml:1:6", "expected a time after the date's 'T'"));
+  EXPECT_TRUE(
+      only_error(load("a = [1, 1979-05-27 0]\n"), "t.toml:1:9", "expected a time after the date and the space"));
+  EXPECT_TRUE(only_error(load("a = 1979-05-27 0\n"), "t.toml:1:5", "expected a time after the date and the space"));
+  EXPECT_TRUE(only_error(load("a = 1979-05_-27 0#\n"), "t.toml:1:5", "expected a time after the date and the space"));
+  // Valid dates and date-times are left alone (the schema then refuses the key).
+  for (const auto* value : {"1979-05-27T07:32:00Z", "1979-05-27 07:32:00", "1979-05-27", "1979-05-27 # c",
+                            "[1979-05-27, 1979-05-27t07:32:00.5+01:00]"}) {
+    const auto r = load("a = "s + value + "\n[suite]\nname = \"t\"\ntitle = \"T\"\n");
+    EXPECT_TRUE(has_error(r, "t.toml:1:5", "unknown key 'a' in the file")) << value << all_errors(r);
+  }
 }
 
 TEST(ScenarioLoader, NeverThrows) {

@@ -4,6 +4,10 @@
 //   DATA transparency (RFC 5321 4.5.2, 4.1.1.4): decoding and encoding a 10 MB
 //   body of typical text: lines of about 70 octets ending in CRLF, one line in
 //   about 40 starting with "." (so stuffed on the wire).
+//   Command lines (RFC 5321 4.1.1, 4.1.2): a typical transaction's lines; items/s
+//   is lines parsed per second.
+//   Replies (RFC 5321 4.2): single-line and a 10-line EHLO reply; items/s is
+//   replies parsed per second.
 //
 // Build alone (the tree's CMake builds it as reference_bench):
 //   g++ -std=c++20 -O2 -DNDEBUG -I reference/include reference/src/*.cpp
@@ -16,7 +20,9 @@
 #include <string>
 #include <string_view>
 
+#include "smtpspec/reference/command.hpp"
 #include "smtpspec/reference/data_transparency.hpp"
+#include "smtpspec/reference/reply.hpp"
 
 namespace ref = smtpspec::reference;
 
@@ -109,6 +115,59 @@ void BM_data_encode_10MB(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(content.size()));
 }
 BENCHMARK(BM_data_encode_10MB)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+namespace {
+
+// The lines of an ordinary transaction, as a client sends them.
+constexpr std::string_view k_command_lines[] = {
+    "EHLO client.example.com",
+    "MAIL FROM:<user@example.com> SIZE=1000",
+    "RCPT TO:<a@b.example>",
+    "RCPT TO:<\"quoted local\"@[192.0.2.1]>",
+    "DATA",
+    "RSET",
+    "NOOP",
+    "QUIT",
+};
+
+void BM_command_parse(benchmark::State& state) {
+  std::size_t i = 0, bytes = 0;
+  for (auto _ : state) {
+    const auto line = k_command_lines[i++ % std::size(k_command_lines)];
+    auto r = ref::parse_command(line);
+    benchmark::DoNotOptimize(r);
+    bytes += line.size();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_command_parse);
+
+void BM_reply_parse_single_line(benchmark::State& state) {
+  ref::reply_parser parser;
+  for (auto _ : state) {
+    auto st = parser.feed_line("250 2.1.5 Recipient <user@example.com> OK");
+    benchmark::DoNotOptimize(st);
+    benchmark::DoNotOptimize(parser.peek());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_reply_parse_single_line);
+
+void BM_reply_parse_ehlo(benchmark::State& state) {
+  constexpr std::string_view lines[] = {
+      "250-mx.example.com greets client.example.com", "250-PIPELINING", "250-SIZE 10240000", "250-ETRN",
+      "250-STARTTLS", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-DSN", "250-SMTPUTF8", "250 CHUNKING"};
+  ref::reply_parser parser;
+  for (auto _ : state) {
+    for (auto l : lines) benchmark::DoNotOptimize(parser.feed_line(l));
+    benchmark::DoNotOptimize(parser.peek());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_reply_parse_ehlo);
 
 }  // namespace
 

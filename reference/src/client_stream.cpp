@@ -61,7 +61,17 @@ void client_stream::push_line(std::string_view line, bool too_long, std::size_t 
     blocked_ = true;  // the reply says whether the exchange continues
     return;
   }
-  auto parsed = parse_command(line, parse_options_for(model_.state(), line));
+  auto opt = parse_options_for(model_.state(), line);
+  auto parsed = parse_command(line, opt);
+  if (!parsed && !line.empty() && (line.back() == ' ' || line.back() == '\t')) {
+    // 4.1.1: "SMTP receivers SHOULD tolerate trailing white space before the
+    // terminating <CRLF>": judge the command as if the blanks were not there.
+    opt.lenient = opt.lenient | leniency::trailing_whitespace;
+    if (auto tolerant = parse_command(line, opt)) {
+      parsed = std::move(tolerant);
+      slot.trailing_blanks = true;
+    }
+  }
   if (!parsed) {
     slot.what = reply_slot::kind::invalid_line;
     slot.error = parsed.error();
@@ -162,7 +172,9 @@ std::optional<judged_reply> client_stream::on_reply(const reply& r, bool check_c
 
   switch (out.slot.what) {
     case reply_slot::kind::command: {
-      auto parsed = parse_command(out.slot.line, parse_options_for(model_.state(), out.slot.line));
+      auto opt = parse_options_for(model_.state(), out.slot.line);
+      if (out.slot.trailing_blanks) opt.lenient = opt.lenient | leniency::trailing_whitespace;
+      auto parsed = parse_command(out.slot.line, opt);
       if (!parsed) {  // cannot happen: the line parsed when it was queued
         out.expected = model_.expect_invalid(out.slot.v, parsed.error());
         out.grade = judge(out.expected, r);
@@ -171,6 +183,15 @@ std::optional<judged_reply> client_stream::on_reply(const reply& r, bool check_c
       }
       out.expected = model_.expect(*parsed);
       out.grade = judge(out.expected, r);
+      if (out.slot.trailing_blanks && out.grade.kind == outcome::wrong_class && (r.code == 500 || r.code == 501)) {
+        // Refusing the line for its trailing blanks breaks a SHOULD, not the MUST
+        // the command itself carries.
+        out.grade.strength = level::should;
+        out.grade.cite = {5321, "4.1.1"};
+        out.grade.explanation = std::to_string(r.code) +
+                                " to a command with trailing white space, which receivers SHOULD tolerate "
+                                "(RFC 5321 4.1.1)";
+      }
       if (check_content) out.content = model_.check_reply(parsed->kind, r);
       model_.on_reply(*parsed, r);
       break;

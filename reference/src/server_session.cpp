@@ -114,12 +114,8 @@ server_session::server_session(server_config config)
                                      : max_command_line,
                                  false}) {
   data_decoder_options opt;
-  if (has(config_.defects, defect::end_data_on_lf_dot_lf))
-    opt.also_end_on |= 1u << static_cast<unsigned>(data_anomaly::lf_dot_lf);
-  if (has(config_.defects, defect::end_data_on_any_bare_dot))
-    for (auto a : {data_anomaly::lf_dot_lf, data_anomaly::cr_dot_cr, data_anomaly::crlf_dot_lf, data_anomaly::lf_dot_crlf,
-                   data_anomaly::crlf_dot_cr, data_anomaly::cr_dot_crlf, data_anomaly::lf_dot_cr})
-      opt.also_end_on |= 1u << static_cast<unsigned>(a);
+  if (has(config_.defects, defect::end_data_on_lf_dot_lf)) opt.also_end_on |= data_anomaly_bit(data_anomaly::lf_dot_lf);
+  if (has(config_.defects, defect::end_data_on_any_bare_dot)) opt.also_end_on |= all_dot_sequences;
   opt.keep_stuffed_dot = has(config_.defects, defect::keep_stuffed_dot);
   decoder_ = data_decoder(opt);
   if (config_.implicit_tls) model_.on_tls_established();
@@ -204,8 +200,10 @@ void server_session::send_ehlo_reply(const command& c) {
 void server_session::send_invalid(verb v, const parse_error& e) {
   std::uint16_t code = reply_code_for(e.code);
   if (e.code == error::eight_bit_octet && (v == verb::mail || v == verb::rcpt) && config_.smtputf8)
-    // RFC 6531 3.5: a non-ASCII address without the SMTPUTF8 parameter.
-    return send_reply(553, "5.6.7", "Non-ASCII addresses need the SMTPUTF8 parameter");
+    // RFC 6531 3.5: a non-ASCII address without the SMTPUTF8 parameter gets 550
+    // (MAIL) or 553 (RCPT) with X.6.7.
+    return v == verb::mail ? send_reply(550, "5.6.7", "Non-ASCII addresses need the SMTPUTF8 parameter")
+                           : send_reply(553, "5.6.7", "Non-ASCII addresses need the SMTPUTF8 parameter");
   if (code == 500 && e.code == error::line_too_long) return send_reply(500, "5.5.6", "Line too long");
   auto msg = canned_for(code);
   send_reply(code, msg.status, std::string(msg.text) + " (" + std::string(describe(e.code)) + ")");
@@ -323,6 +321,9 @@ void server_session::process_line(std::string_view line) {
     return;
   }
   command_options opt;
+  // 4.1.1: "SMTP receivers SHOULD tolerate trailing white space before the
+  // terminating <CRLF>".
+  opt.lenient = leniency::trailing_whitespace;
   // RFC 6531 3.4: UTF-8 addresses are allowed when the MAIL command carries SMTPUTF8.
   opt.smtputf8 = config_.smtputf8 && (model_.state().smtputf8 || (line.size() > 4 && iequals(line.substr(0, 4), "MAIL") &&
                                                                    line.find(" SMTPUTF8") != std::string_view::npos));

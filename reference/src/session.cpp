@@ -127,16 +127,20 @@ expectation expect_mail(const session_state& s, const command& c) {
     return make({555, 501, 504}, level::should, {5321, "4.1.1.11"},
                 "MAIL parameter " + std::string(*p) +
                     " was not advertised: 555 expected (RFC 5321 4.1.1.11); the client broke 4.1.1.3");
+  if (auto utf8 = c.params.find("SMTPUTF8"); utf8 && utf8->has_value)
+    // RFC 6531 3.4: "If this parameter is provided, it MUST not accept a value."
+    return make({501, 555}, level::must, {6531, "3.4"}, "SMTPUTF8 takes no value: 501/555 (RFC 6531 3.4)");
   if (auto size = c.params.find("SIZE"); size && s.offers("SIZE")) {
     auto declared = parse_u64(size->value);
     auto limit = s.extensions.size_limit();
     if (!declared)
       return make({501, 555}, level::should, {1870, "6"}, "SIZE= must be a decimal number (RFC 1870 6)");
     if (limit && *limit > 0 && *declared > *limit)
-      return make({552}, level::should, {1870, "4"},
+      // RFC 1870 7: a server "must ... return a 552 reply code if the client's
+      // declared size exceeds its fixed size limit".
+      return make({552}, level::must, {1870, "7"},
                   "MAIL SIZE=" + std::to_string(*declared) + " over the advertised limit " +
-                      std::to_string(*limit) + ": 552 expected (RFC 1870 4 and 6)",
-                  class_bit(4));
+                      std::to_string(*limit) + ": 552 (RFC 1870 7)");
   }
   if (auto body = c.params.find("BODY")) {
     bool known = iequals(body->value, "7BIT") || iequals(body->value, "8BITMIME") ||
@@ -167,13 +171,18 @@ expectation expect_rcpt(const session_state& s, const command& c) {
 
 expectation expect_data(const session_state& s) {
   if (s.where == phase::bdat || s.where == phase::bdat_failed || s.used_bdat)
-    return make({503}, level::should, {3030, "2"},
-                "DATA after BDAT in one transaction: 503 expected (RFC 3030 2: the two cannot be mixed)");
+    // RFC 3030 2: "If a DATA statement is issued after a BDAT for the current
+    // transaction, a 503 "Bad sequence of commands" MUST be issued."
+    return make({503}, level::must, {3030, "2"}, "DATA after BDAT in one transaction MUST get 503 (RFC 3030 2)");
+  if (s.where == phase::mail)
+    // MAIL was accepted but no RCPT: 5321 3.3 lets the server answer 503 or 554;
+    // RFC 2920 3.2 says it SHOULD answer DATA positively only if a RCPT succeeded.
+    return make({503, 554}, level::should, {2920, "3.2"},
+                "DATA without an accepted RCPT: 503 or 554 (RFC 5321 3.3, RFC 2920 3.2)");
   if (s.where != phase::recipients)
-    // 3.3: with no MAIL or no accepted RCPT, 503 or 554; a 354 would invite data
-    // that "MUST NOT be sent unless a 354 reply is received".
-    return make({503, 554}, level::must, {5321, "3.3"},
-                "DATA without an accepted MAIL and RCPT: 503 or 554 (RFC 5321 3.3, 4.1.4)");
+    // 4.1.4: out of order "to the degree that they cannot be processed": 503 MUST.
+    return make({503, 554}, level::must, {5321, "4.1.4"},
+                "DATA without a MAIL transaction: 503 (RFC 5321 4.1.4; 554 per 3.3)");
   return make({354, 503, 554, 530}, level::must, k_sequences, "DATA: 354, or 503/554 (RFC 5321 4.3.2)",
               class_bit(4));
 }
@@ -183,6 +192,11 @@ expectation expect_starttls(const session_state& s) {
   if (s.tls)
     return make({503, 502, 500, 454}, level::should, {3207, "4.2"},
                 "STARTTLS inside TLS: refused (RFC 3207 4.2: STARTTLS is not offered once TLS is active)");
+  if (s.where == phase::greeted)
+    // Before EHLO the client cannot know whether STARTTLS is offered; RFC 3207 sets
+    // no order and 4.1.4 asks servers to take non-transaction commands before EHLO.
+    return make({220, 454, 503, 502, 500}, level::should, k_tls,
+                "STARTTLS before EHLO: 220, or a refusal (RFC 3207 4, RFC 5321 4.1.4)");
   if (!s.offers("STARTTLS"))
     return make({502, 500, 503, 454}, level::should, k_tls,
                 "STARTTLS was not advertised: refused with 502/500/503/454 expected");
@@ -218,9 +232,13 @@ expectation expect_bdat(const session_state& s) {
   if (s.where == phase::bdat_failed)
     return make({503, 554, 451, 452, 552, 550}, level::should, k_bdat,
                 "BDAT after a failed BDAT: discarded, a 4yz/5yz expected until RSET (RFC 3030 2)");
+  if (s.where == phase::mail)
+    return make({503, 554}, level::should, {2920, "3.2"},
+                "BDAT without an accepted RCPT: 503 or 554 (RFC 3030 2, RFC 5321 3.3)");
   if (s.where != phase::recipients && s.where != phase::bdat)
-    return make({503, 554}, level::must, {5321, "4.1.4"},
-                "BDAT without an accepted MAIL and RCPT: 503/554 expected (RFC 5321 4.1.4, RFC 3030 2)");
+    // RFC 3030 2: "Any BDAT command sent after the BDAT LAST is illegal and MUST be
+    // replied to with a 503"; the same holds with no transaction at all (4.1.4).
+    return make({503}, level::must, k_bdat, "BDAT outside a mail transaction MUST get 503 (RFC 3030 2)");
   return make({250, 450, 451, 452, 550, 552, 554, 503}, level::must, k_bdat,
               "BDAT: 250 for each chunk accepted (RFC 3030 2), or 4yz/5yz");
 }
@@ -291,9 +309,16 @@ std::string expectation::describe() const {
   std::string extra;
   for (int d = 2; d <= 5; ++d) {
     bool listed = std::any_of(codes.begin(), codes.end(), [d](std::uint16_t c) { return c / 100 == d; });
-    if (accepts_class(d) && !listed) extra += (extra.empty() ? "" : "/") + std::to_string(d) + "yz";
+    if (!accepts_class(d) || listed) continue;
+    if (!extra.empty()) extra += '/';
+    extra += std::to_string(d);
+    extra += "yz";
   }
-  if (!extra.empty()) out += (out.empty() ? "" : " (or ") + extra + (out.empty() ? "" : ")");
+  if (extra.empty()) return out;
+  if (out.empty()) return extra;
+  out += " (or ";
+  out += extra;
+  out += ')';
   return out;
 }
 
@@ -443,7 +468,8 @@ expectation session::expect_invalid(verb v, const parse_error& e) const {
     case error::nul_octet:
       // 4.1.2: "SMTP servers that receive a command in which invalid character codes
       // have been employed ... MUST reject that command with a 501 response".
-      return make({501, 500, 553}, level::must, {5321, "4.1.2"},
+      // RFC 6531 3.5 answers non-ASCII addresses without SMTPUTF8 with 550/553 X.6.7.
+      return make({501, 500, 550, 553}, level::must, {5321, "4.1.2"},
                   "invalid character codes in a command MUST be rejected with 501 (RFC 5321 4.1.2)");
     case error::unexpected_argument:
       if (v == verb::starttls)
@@ -671,7 +697,9 @@ std::vector<finding> session::check_reply(verb answering, const reply& r, bool g
   // reply (not the greeting, not the EHLO/HELO reply; RFC 3463 has no class 3)
   // starts with a status code whose class matches the reply code.
   if (!greeting && !hello && s.offers("ENHANCEDSTATUSCODES")) {
-    if (auto e = check_enhanced_status(r, false); e.code == error::bad_enhanced_status)
+    // RFC 2034 4: "the same status code must appear at the beginning of the text
+    // in each line of a multiline response".
+    if (auto e = check_enhanced_status(r, true); e.code == error::bad_enhanced_status)
       add(level::must, {2034, "4"}, "ENHANCEDSTATUSCODES was advertised but a " + std::to_string(r.code) +
                                        " reply line has no valid enhanced status code");
     else if (e.code == error::enhanced_status_class_mismatch)

@@ -3,6 +3,8 @@
 // and the extensions' state rules (RFC 3207, 2920, 1870, 3030, 4954, 2034).
 #include "smtpspec/reference/session.hpp"
 
+#include "smtpspec/reference/client_stream.hpp"
+
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -190,7 +192,9 @@ TEST_P(command_reply_table, listed_codes_conform_and_other_classes_do_not) {
   EXPECT_EQ(grade(s, c, "600 huh"), outcome::out_of_range);
   // A 3yz where none is listed (only DATA has 354) breaks the meaning of the code.
   bool lists_3 = std::any_of(row.listed.begin(), row.listed.end(), [](auto c3) { return c3 / 100 == 3; });
-  if (!lists_3) EXPECT_EQ(grade(s, c, "354 go on"), outcome::wrong_class) << text;
+  if (!lists_3) {
+    EXPECT_EQ(grade(s, c, "354 go on"), outcome::wrong_class) << text;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -258,9 +262,41 @@ TEST(order_of_commands, data_without_recipients_gets_503_or_554) {
   const auto& data = lines.parse("DATA");
   EXPECT_EQ(grade(s, data, "503 need RCPT"), outcome::conforming);
   EXPECT_EQ(grade(s, data, "554 no valid recipients"), outcome::conforming);
+  // RFC 2920 3.2: DATA is answered positively only if a RCPT succeeded (SHOULD).
   auto j = judge(s.expect(data), make_reply("354 go ahead"));
   EXPECT_EQ(j.kind, outcome::wrong_class);
+  EXPECT_EQ(j.strength, level::should);
+}
+
+TEST(order_of_commands, data_without_mail_must_get_503) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  auto j = judge(s.expect(lines.parse("DATA")), make_reply("354 go ahead"));
+  EXPECT_EQ(j.kind, outcome::wrong_class);
   EXPECT_EQ(j.strength, level::must);
+  EXPECT_EQ(j.cite, (citation{5321, "4.1.4"}));
+}
+
+TEST(extension_rules, smtputf8_takes_no_value) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "SMTPUTF8");
+  auto e = s.expect(lines.parse("MAIL FROM:<a@bar.com> SMTPUTF8=YES"));
+  EXPECT_EQ(e.strength, level::must);
+  EXPECT_EQ(e.cite, (citation{6531, "3.4"}));
+  EXPECT_FALSE(e.lists(250));
+}
+
+TEST(extension_rules, trailing_white_space_is_tolerated_as_a_should) {
+  // 4.1.1: receivers SHOULD tolerate trailing white space.
+  client_stream cs;
+  cs.on_greeting(*parse_reply("220 x.example\r\n"));
+  cs.sent("RSET \r\n");
+  ASSERT_EQ(cs.open_slots(), 1u);
+  EXPECT_EQ(cs.slots().front().what, reply_slot::kind::command);
+  auto j = cs.on_reply(*parse_reply("501 syntax\r\n"));
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->grade.strength, level::should);
+  EXPECT_EQ(j->grade.cite, (citation{5321, "4.1.1"}));
 }
 
 TEST(order_of_commands, mail_before_ehlo_tolerated_is_only_a_should_finding) {

@@ -70,10 +70,12 @@ class reference_server {
   std::uint64_t connections_served() const;
 
   /// Closes the listening socket and every open connection, and returns once the
-  /// server's threads have finished. Call it from any thread but the server's own
-  /// (not from a signal handler: use a signal_set or sigwait thread for that).
+  /// server's threads have finished. Safe to call more than once, from any
+  /// thread, and from a signal handler: there it only requests the stop
+  /// (async-signal-safe) and wait() or the destructor finishes it.
   void stop();
-  /// Blocks until stop() has been called (from another thread).
+  /// Blocks until stop() has been called (from another thread or a signal
+  /// handler) and the server's threads have finished.
   void wait();
 
  private:

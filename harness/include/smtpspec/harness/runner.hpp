@@ -32,6 +32,8 @@ class delivery_probe {
   virtual ~delivery_probe() = default;
   virtual std::optional<std::string> find(const std::string& marker) const = 0;
   virtual std::string describe() const = 0;
+  /// The store may hold LF where CRLF was sent (maildirs): compare without CR.
+  virtual bool normalises_line_endings() const { return false; }
 };
 
 /// Scans every regular file under a directory for the marker.
@@ -63,7 +65,11 @@ struct target_probe {
   bool reachable = false;
   std::string problem;  ///< why not reachable
   target_info info;
-  bool has(std::string_view keyword, bool in_tls) const;
+  /// The EHLO reply could be read; when not, `needs` are not judged (the cases run
+  /// and report the malformed reply themselves).
+  bool ehlo_readable = true;
+  /// "KEYWORD" or "KEYWORD PARAM" (e.g. "AUTH LOGIN") is advertised.
+  bool has(std::string_view need, bool in_tls) const;
 };
 
 target_probe probe_target(const run_settings& s);

@@ -36,6 +36,7 @@ struct reply_slot {
   verb v = verb::unknown;        ///< the verb, also for invalid lines when recognisable
   parse_error error;             ///< for invalid lines
   int tag = 0;                   ///< the caller's tag of the write that completed it
+  bool trailing_blanks = false;  ///< parses only when trailing white space is tolerated (4.1.1)
   std::vector<data_anomaly_record> anomalies;  ///< for end_of_data: what the data held
   std::string describe() const;  ///< "RCPT TO:<a@b>", "end of data", "SASL response"
 };
