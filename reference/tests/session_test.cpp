@@ -405,7 +405,30 @@ TEST(invalid_commands, over_long_line_may_be_processed) {
   session s;
   auto e = s.expect_invalid(verb::noop, {error::line_too_long, 512});
   EXPECT_EQ(judge(e, make_reply("500 line too long")).kind, outcome::conforming);
-  EXPECT_NE(judge(e, make_reply("250 OK")).kind, outcome::wrong_class);
+  auto processed = judge(e, make_reply("250 OK"));
+  EXPECT_NE(processed.kind, outcome::wrong_class);
+  EXPECT_EQ(processed.strength, level::may);  // a note, not a warning
+}
+
+TEST(invalid_commands, refused_ehlo_may_get_501_500_502_or_550) {
+  // 4.1.4: "501, 500, 502, or 550 failure replies MUST be returned as appropriate".
+  fixture_lines lines;
+  session s;
+  s.on_greeting(make_reply("220 foo.com"));
+  for (const char* r : {"501 no", "500 no", "502 no", "550 no"})
+    EXPECT_EQ(grade(s, lines.parse("EHLO bar.com"), r), outcome::conforming) << r;
+  EXPECT_EQ(judge(s.expect_invalid(verb::ehlo, {error::bad_domain, 5}), make_reply("550 bad helo")).kind,
+            outcome::conforming);
+}
+
+TEST(invalid_commands, utf8_address_tolerated_when_smtputf8_is_offered_is_a_should) {
+  fixture_lines lines;
+  session plain = after_ehlo(lines, "PIPELINING");
+  EXPECT_EQ(plain.expect_invalid(verb::mail, {error::eight_bit_octet, 12}).strength, level::must);
+  session utf8 = after_ehlo(lines, "SMTPUTF8");
+  auto e = utf8.expect_invalid(verb::mail, {error::eight_bit_octet, 12});
+  EXPECT_EQ(e.strength, level::should);
+  EXPECT_EQ(e.cite.rfc, 6531);
 }
 
 TEST(invalid_commands, arguments_to_data_should_get_501) {
