@@ -27,7 +27,7 @@ struct server_command {
   std::string tls = "none";
   std::string json, html, junit, transcripts, maildir;
   std::vector<std::string> defects;  ///< test-only: break the embedded server
-  double reply_timeout = 10, case_timeout = 60, connect_timeout = 10, settle = 0.3;
+  double reply_timeout = 10, case_timeout = 60, connect_timeout = 10, settle = 0.02;
   bool verbose = false, quiet = false;
 };
 

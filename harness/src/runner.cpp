@@ -24,6 +24,9 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
+/// The tag of the sync probe's NOOP: its reply is only there to flush the stream.
+constexpr int k_probe_tag = -2;
+
 /// Reply lines longer than this cannot be framed at all; 4.5.3.1.5 allows 512.
 constexpr std::size_t k_max_reply_frame = 64 * 1024;
 
@@ -141,6 +144,7 @@ class case_run {
   void process(const ref::reply& r);
   bool await_replies(milliseconds timeout);
   void drain(milliseconds quiet);
+  void sync_probe(bool after_tls);
   bool run_step(const step& st);
   void run_checks();
   void finish_session();
@@ -181,6 +185,7 @@ class case_run {
   // For accepted_messages: 2xx to end-of-data, and 354-then-2xx among unexpected replies.
   int accepted_ = 0;
   int unexpected_count_ = 0;
+  bool probe_answered_ = false, probe_displaced_ = false;
   bool unexpected_354_ = false;
   std::vector<std::string> unexpected_texts_;
   std::vector<ref::data_anomaly_record> last_anomalies_;
@@ -267,6 +272,12 @@ bool case_run::wait_for_close(milliseconds timeout) {
 
 void case_run::process(const ref::reply& r) {
   auto judged = stream_.on_reply(r, c_.checks.reply_content);
+  if (!judged && probe_displaced_ && r.klass() == 5) {
+    // The sync probe's own reply, arriving after a stray reply took its slot.
+    probe_displaced_ = false;
+    probe_answered_ = true;
+    return;
+  }
   if (!judged) {
     // 4.2: "Every command MUST generate exactly one reply": this one answers
     // nothing smtpspec sent, so the server read the octets differently.
@@ -291,6 +302,22 @@ void case_run::process(const ref::reply& r) {
   if (j.slot.what == ref::reply_slot::kind::end_of_data) {
     last_anomalies_ = j.slot.anomalies;
     if (r.klass() == 2) ++accepted_;
+  }
+  if (j.slot.tag == k_probe_tag) {
+    // The sync probe is an unknown verb: its reply is 5yz (4.3.2: 500). Anything
+    // else in its slot answers octets sent earlier, which a strict server did not
+    // read as commands.
+    if (r.klass() == 5) {
+      probe_answered_ = true;
+    } else {
+      probe_displaced_ = true;
+      ++unexpected_count_;
+      add(c_.level, {5321, "4.2"},
+          "a reply arrived that answers no command smtpspec sent (" + first_line(r) +
+              "): the server executed octets that a strict server reads as something else",
+          "no reply", first_line(r), true);
+    }
+    return;
   }
   if (!j.grade.conforming())
     add(j.grade.strength, to_ref(j.grade.cite), j.slot.describe() + ": " + j.grade.explanation, j.expected.describe(),
@@ -355,6 +382,44 @@ bool case_run::await_replies(milliseconds timeout) {
     return false;
   }
   return true;
+}
+
+/// Collects every reply the target still owes, without waiting on a clock: replies
+/// come in order (RFC 2920 3.2), so once the reply to a command sent now has arrived,
+/// nothing sent before can still be answered. The probe is an unknown verb, whose
+/// reply is 5yz and so cannot be confused with the 2yz/3yz replies that executed
+/// octets produce. Right after a STARTTLS handshake (`after_tls`) a NOOP goes first
+/// and is judged like any command: plaintext injected before the handshake and
+/// glued to it ("RSET" + "NOOP") shows in its reply. Where a command cannot be sent
+/// (mail data, SASL, closed), wait quietly instead.
+void case_run::sync_probe(bool after_tls) {
+  const auto where = stream_.model().state().where;
+  const bool usable = where != ref::phase::data && where != ref::phase::auth && where != ref::phase::tls_handshake &&
+                      where != ref::phase::closed && where != ref::phase::connecting && stream_.open_slots() == 0 &&
+                      !stream_.waiting_for_reply();
+  if (!usable) {
+    drain(std::max(s_.settle, milliseconds(300)));
+    return;
+  }
+  const int step = step_;
+  if (after_tls) {
+    log_.note("sync probe: NOOP inside TLS");
+    if (!write("NOOP\r\n") || !await_replies(s_.reply_timeout)) return;
+  }
+  step_ = k_probe_tag;
+  log_.note("sync probe: an unknown verb, whose 5yz reply is the last the server owes");
+  probe_answered_ = probe_displaced_ = false;
+  if (write("XSMTPSPEC-SYNC-" + nonce_ + "\r\n")) {
+    const auto until = clock_type::now() + s_.reply_timeout;
+    while (!probe_answered_ && !closed_ && clock_type::now() < until) {
+      ref::reply r;
+      if (read_reply(r, remaining(std::chrono::duration_cast<milliseconds>(until - clock_type::now()))) != got::reply)
+        break;
+      process(r);
+    }
+  }
+  drain(s_.settle);
+  step_ = step;
 }
 
 void case_run::drain(milliseconds quiet) {
@@ -502,8 +567,9 @@ bool case_run::run_step(const step& st) {
       }
       tls_used_ = tls_mode::starttls;
       // Anything arriving now, before a command inside TLS, answers the injected
-      // plaintext: the injection worked (CVE-2011-0411).
-      drain(std::max(s_.settle, milliseconds(500)));
+      // plaintext: the injection worked (CVE-2011-0411). A NOOP inside TLS flushes it
+      // out (4.1.4: NOOP is fine before EHLO).
+      sync_probe(true);
       return true;
     }
     case step::kind::wait:
@@ -661,7 +727,8 @@ case_result case_run::run() {
         if (!run_step(c_.steps[i])) break;
       }
       step_ = -1;
-      if (!closed_ && error_.empty()) drain(s_.settle);
+      if (!closed_ && error_.empty() && !stop_) sync_probe(false);
+      else if (!closed_ && error_.empty()) drain(s_.settle);
       if (error_.empty()) run_checks();
       finish_session();
     }

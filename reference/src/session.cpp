@@ -251,6 +251,35 @@ level before_hello(const session_state& s, level normal) {
   return s.where == phase::greeted ? level::should : normal;
 }
 
+/// Codes no server may give to `v`, whatever the state.
+void add_forbidden(expectation& e, verb v) {
+  switch (v) {
+    // Not EHLO: 4.1.4 lists 500 among its refusals, and 3.2 expects old servers
+    // to answer it with "command not recognized".
+    case verb::helo:
+    case verb::mail:
+    case verb::rcpt:
+    case verb::data:
+    case verb::rset:
+    case verb::noop:
+    case verb::quit:
+    case verb::vrfy:
+      // 4.3.2: "producing a "command not recognized" error in response to the
+      // required subset of these commands is a violation of this specification"
+      // (the subset of 4.5.1).
+      e.forbidden.push_back({500, k_sequences, "500 (not recognized) to a command every server implements (4.5.1)"});
+      break;
+    default:
+      break;
+  }
+  if (v == verb::helo)
+    e.forbidden.push_back({502, {5321, "4.1.1.1"}, "502 to HELO: \"servers MUST support the HELO command\""});
+  if (v != verb::quit)
+    // 3.8: the server closes only after QUIT, after 421, or on a timeout; 221
+    // announces a close.
+    e.forbidden.push_back({221, {5321, "3.8"}, "221 (closing) to a command other than QUIT"});
+}
+
 }  // namespace
 
 std::string_view to_string(level l) noexcept {
@@ -329,6 +358,14 @@ judgement judge(const expectation& e, const reply& r) {
   j.cite = e.cite;
   j.strength = e.strength;
   const int klass = r.klass();
+  for (const auto& f : e.forbidden)
+    if (f.code == r.code) {
+      j.kind = outcome::wrong_class;
+      j.strength = level::must;
+      j.cite = f.cite;
+      j.explanation = std::string(f.why) + " (" + f.cite.to_string() + ")";
+      return j;
+    }
   if (klass < 2 || klass > 5) {
     // 4.2 / 4.3.2: "SMTP servers MUST NOT transmit reply codes ... that do not
     // start in a digit between 2 and 5 inclusive".
@@ -407,7 +444,12 @@ expectation session::expect(const command& c) const {
   if (s.refused && c.kind != verb::quit)
     return make({503}, level::should, {5321, "3.1"},
                 "after a 554 greeting the server SHOULD answer every command but QUIT with 503 (RFC 5321 3.1)");
+  auto e = expect_command(s, c);
+  add_forbidden(e, c.kind);
+  return e;
+}
 
+expectation session::expect_command(const session_state& s, const command& c) const {
   switch (c.kind) {
     case verb::ehlo:
     case verb::helo:
@@ -508,8 +550,10 @@ expectation session::expect_end_of_data() const {
     return nothing({5321, "4.1.1.4"}, "no DATA command was accepted, so there is no end-of-data to answer");
   // 4.1.1.4: "If the processing is successful, the receiver MUST send an OK reply.
   // If the processing fails, the receiver MUST send a failure reply."
-  return make({250, 552, 554, 451, 452, 450, 550}, level::must, k_sequences,
-              "end of data: 250, or 552/554/451/452/450/550 (RFC 5321 4.3.2, 4.1.1.4)");
+  auto e = make({250, 552, 554, 451, 452, 450, 550}, level::must, k_sequences,
+                "end of data: 250, or 552/554/451/452/450/550 (RFC 5321 4.3.2, 4.1.1.4)");
+  add_forbidden(e, verb::unknown);
+  return e;
 }
 
 expectation session::expect_auth_response(std::string_view line) const {

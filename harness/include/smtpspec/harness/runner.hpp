@@ -48,7 +48,9 @@ struct run_settings {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds reply_timeout{10000};  ///< for each reply
   std::chrono::milliseconds case_timeout{60000};   ///< for a whole case
-  std::chrono::milliseconds settle{300};  ///< quiet time after the last step to catch late, unexpected replies
+  /// Quiet time after the final sync probe (a NOOP whose reply follows any reply the
+  /// server still owes) to catch late, unexpected replies.
+  std::chrono::milliseconds settle{20};
   std::string client_domain = "client.smtpspec.test";
   std::string from = "sender@client.smtpspec.test";
   std::string to = "user@example.test";

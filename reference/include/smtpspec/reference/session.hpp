@@ -90,6 +90,14 @@ struct session_state {
   bool offers(std::string_view keyword) const { return extended && extensions.has(keyword); }
 };
 
+/// A code that breaks a MUST here even though its class may be acceptable, e.g.
+/// 500 to a command every server must implement (4.3.2, 4.5.1).
+struct forbidden_code {
+  std::uint16_t code = 0;
+  citation cite;
+  std::string_view why;
+};
+
 /// The replies the RFCs allow for one step, and how strongly.
 struct expectation {
   /// Codes the RFCs list for this command in this state: any of them conforms.
@@ -103,6 +111,8 @@ struct expectation {
   citation cite;
   /// One sentence saying what is expected and why, for reports.
   std::string rule;
+  /// Codes that are MUST violations whatever `classes` says.
+  std::vector<forbidden_code> forbidden;
 
   bool lists(std::uint16_t code) const noexcept;
   bool accepts_class(int klass) const noexcept { return klass >= 0 && klass < 8 && (classes >> klass) & 1u; }
@@ -201,6 +211,7 @@ class session {
  private:
   void reset_transaction() noexcept;
   void apply(verb v, const command* c, const reply& r);
+  expectation expect_command(const session_state& s, const command& c) const;
 
   session_state state_;
   phase before_auth_ = phase::ready;
