@@ -26,6 +26,8 @@ struct server_command {
   harness::run_settings settings;
   std::string tls = "none";
   std::string json, html, junit, transcripts, maildir;
+  std::string output;    ///< directory for report.json, report.html, report.junit.xml
+  std::string baseline;  ///< earlier JSON report: the exit code counts only what got worse
   std::vector<std::string> defects;  ///< test-only: break the embedded server
   double reply_timeout = 10, case_timeout = 60, connect_timeout = 10, settle = 0.02;
   bool verbose = false, quiet = false;

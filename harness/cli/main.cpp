@@ -74,6 +74,12 @@ int main(int argc, char** argv) {
   s->add_option("--html", server.html, "Write a self-contained HTML report");
   s->add_option("--junit", server.junit, "Write JUnit XML (one testsuite per suite)");
   s->add_option("--transcripts", server.transcripts, "Write each case's transcript as a text file in this directory");
+  s->add_option("-o,--output", server.output,
+                "Write report.json, report.html and report.junit.xml into this directory");
+  s->add_option("--baseline", server.baseline,
+                "An earlier JSON report: the exit code counts only cases whose verdict got worse, and the reports list "
+                "new failures, fixed cases and known failures apart")
+      ->check(CLI::ExistingFile);
   s->add_flag("-v,--verbose", server.verbose, "Print every case's verdict and findings");
   s->add_flag("-q,--quiet", server.quiet, "Print only the summary line");
   s->add_option("--defect", server.defects, "Test only: break the embedded reference server in this way")

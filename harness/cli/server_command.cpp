@@ -8,11 +8,13 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "commands.hpp"
 #include "selection.hpp"
 #include "smtpspec/harness/reference_server.hpp"
+#include "smtpspec/reports/baseline.hpp"
 #include "smtpspec/reports/json_report.hpp"
 
 namespace smtpspec::cli {
@@ -79,6 +81,18 @@ void print_case(const harness::case_result& r, bool verbose) {
 
 }  // namespace
 
+void print_baseline(const reports::baseline_diff& d, std::ostream& out) {
+  out << "baseline (" << d.baseline_started_at << ", " << d.baseline_target << "): " << d.worse.size()
+      << " new failures, " << d.fixed.size() << " fixed, " << d.known_failures.size() << " known failures\n";
+  auto list = [&](const char* what, const std::vector<reports::verdict_change>& v) {
+    for (const auto& c : v)
+      out << "  " << what << " " << c.id << " (" << (c.new_case ? "new case" : harness::to_string(c.before)) << " -> "
+          << harness::to_string(c.now) << ")\n";
+  };
+  list("NEW  ", d.worse);
+  list("FIXED", d.fixed);
+}
+
 int run_server(server_command& cmd) {
   auto& s = cmd.settings;
   s.reply_timeout = seconds_to_ms(cmd.reply_timeout);
@@ -91,6 +105,20 @@ int run_server(server_command& cmd) {
   if (!cmd.html.empty() || !cmd.junit.empty()) {
     std::cerr << "smtpspec: --html and --junit are not available yet; use --json\n";
     return exit_code::usage;
+  }
+
+  // Read the baseline first: a bad file is a usage error before any case runs.
+  std::optional<harness::run_result> baseline;
+  if (!cmd.baseline.empty()) {
+    std::ifstream in(cmd.baseline, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    harness::run_result b;
+    std::string problem;
+    if (!reports::from_json(text, b, problem)) {
+      std::cerr << "smtpspec: " << cmd.baseline << ": " << problem << "\n";
+      return exit_code::usage;
+    }
+    baseline = std::move(b);
   }
 
   loaded_cases lc;
@@ -194,6 +222,11 @@ int run_server(server_command& cmd) {
             << (secs > 0 ? static_cast<double>(run.cases.size()) / secs : 0.0) << " cases/s)\n";
   if (!cmd.json.empty() && !cmd.quiet) std::cout << "JSON report: " << cmd.json << "\n";
   if (!written) return exit_code::usage;
+  if (baseline) {
+    auto diff = reports::compare(*baseline, run, s.strict);
+    print_baseline(diff, std::cout);
+    return diff.exit_code();
+  }
   return run.exit_code();
 }
 

@@ -1,0 +1,28 @@
+// The HTML report: ONE self-contained file (no external scripts, styles, fonts or
+// requests; a Content-Security-Policy forbids any), readable without JavaScript
+// (summary, every case as <details>), with JavaScript only for filtering. Every
+// byte a server sent is untrusted and is rendered as text, never as markup.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "smtpspec/harness/result.hpp"
+#include "smtpspec/reports/baseline.hpp"
+
+namespace smtpspec::reports {
+
+struct html_options {
+  std::string title;                         ///< default: "smtpspec: <target>"
+  std::size_t transcript_limit = 256 * 1024; ///< octets of transcript shown per case; a marker shows the cut
+  const baseline_diff* diff = nullptr;       ///< when set, the new / fixed / known failure lists are shown
+};
+
+/// One run.
+std::string to_html(const harness::run_result& run, const html_options& opt = {});
+
+/// Several runs side by side: cases down, targets across, differing rows marked.
+std::string to_html_matrix(const std::vector<harness::run_result>& runs, const html_options& opt = {});
+
+}  // namespace smtpspec::reports
