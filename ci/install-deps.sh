@@ -10,6 +10,10 @@ packages=(
   libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libxml2-utils iproute2
+  # The HTML report's browser test (reports/tests/browser/): headless Chromium
+  # driven by a standard-library Python script; FreeFont has the Unicode control
+  # pictures (␍ ␊ ␀) the transcripts use, so the saved screenshot shows no tofu.
+  chromium python3 fonts-freefont-ttf
 )
 
 missing=()

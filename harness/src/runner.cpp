@@ -174,6 +174,8 @@ class case_run {
   ref::line_reader replies_;
   ref::reply_parser parser_;
   std::string inbox_;
+  bool resync_ = false;     // skipping the rest of a malformed multi-line reply
+  ref::reply malformed_;    // what that reply is judged as
   clock_type::time_point deadline_;
   std::vector<case_finding> findings_;
   int step_ = -1;
@@ -220,27 +222,43 @@ case_run::got case_run::read_reply(ref::reply& out, milliseconds timeout) {
         inbox_.clear();
         return got::broken;
       }
+      // Own the line: `l.text` may view inbox_, which is erased below.
+      const std::string text(l.text);
       if (l.bare_lf)
         add(ref::level::must, {5321, "4.2"}, "a reply line ended with LF alone; replies end lines with CRLF (RFC 5321 4.2)",
-            "CRLF", visible(l.text));
+            "CRLF", visible(text));
       if (l.length > ref::max_reply_line)
         add(ref::level::should, {5321, "4.5.3.1.5"},
             "a reply line of " + std::to_string(l.length) + " octets exceeds the 512-octet limit of RFC 5321 4.5.3.1.5");
-      auto status = parser_.feed_line(l.text);
+      if (resync_) {
+        // The rest of a malformed multi-line reply: skip to its last line (no "-"
+        // after the code), so the next reply is matched to the next command.
+        if (text.size() >= 4 && text[3] == '-') continue;
+        resync_ = false;
+        inbox_.erase(0, inbox_.size() - in.size());
+        out = std::move(malformed_);
+        return got::reply;
+      }
+      auto status = parser_.feed_line(text);
       if (status.code == ref::error::need_more) continue;
-      inbox_.erase(0, inbox_.size() - in.size());
       if (status.code == ref::error::ok) {
+        inbox_.erase(0, inbox_.size() - in.size());
         out = parser_.take();
         return got::reply;
       }
       // A malformed reply still answers a command: judge it as a reply with code 0
       // after recording what is wrong with it.
-      add(ref::level::must, {5321, "4.2"},
-          "malformed reply: " + std::string(ref::describe(status.code)) + " (RFC 5321 4.2)", "Reply-line syntax",
-          visible(l.text));
-      out = ref::reply{};
-      out.code = 0;
-      out.lines = {std::string(l.text)};
+      add(ref::level::must, {5321, "4.2"}, "malformed reply: " + std::string(ref::describe(status.code)),
+          "Reply-line syntax", visible(text));
+      malformed_ = ref::reply{};
+      malformed_.code = 0;
+      malformed_.lines = {text};
+      if (text.size() >= 4 && text[3] == '-') {
+        resync_ = true;
+        continue;
+      }
+      inbox_.erase(0, inbox_.size() - in.size());
+      out = std::move(malformed_);
       return got::reply;
     }
     inbox_.erase(0, inbox_.size() - in.size());
@@ -682,8 +700,14 @@ case_result case_run::make_result() {
   } else {
     out.outcome = verdict::pass;
   }
-  if (top && out.reason.empty())
-    out.reason = top->text + " [" + std::string(ref::to_string(top->strength)) + ", " + top->cite.to_string() + "]";
+  if (top && out.reason.empty()) {
+    out.reason = top->text;
+    const std::string cite = top->cite.to_string();
+    if (out.reason.find(cite) == std::string::npos)
+      out.reason += " [" + std::string(ref::to_string(top->strength)) + ", " + cite + "]";
+    else
+      out.reason += " [" + std::string(ref::to_string(top->strength)) + "]";
+  }
   return out;
 }
 
@@ -834,6 +858,7 @@ struct probe_session {
   transcript log{256 * 1024};
   connection conn{log};
   std::string inbox;
+  bool received_any = false;  // the target sent something, parseable or not
   ref::line_reader lines{ref::line_reader_options{k_max_reply_frame, true}};
   ref::reply_parser parser{[] {
     ref::reply_parser_options o;
@@ -860,6 +885,7 @@ struct probe_session {
       auto now = clock_type::now();
       if (now >= until) return std::nullopt;
       auto r = conn.read_some(inbox, 65536, std::chrono::duration_cast<milliseconds>(until - now));
+      received_any = received_any || r.bytes > 0;
       if (!r && r.status != io_status::timeout) return std::nullopt;
     }
   }
@@ -904,8 +930,16 @@ target_probe probe_target(const run_settings& s) {
     t.info.tls_description = p.conn.tls_description();
   }
   auto greeting = p.read(s.reply_timeout);
-  if (!greeting) {
+  if (!greeting && p.inbox.empty() && !p.received_any) {
     t.problem = "no greeting within " + std::to_string(s.reply_timeout.count()) + " ms";
+    return t;
+  }
+  if (!greeting) {
+    // Something answered but not as a Reply-line: the target is there; the cases
+    // will report the malformed greeting themselves.
+    t.reachable = true;
+    t.ehlo_readable = false;
+    t.info.banner = "(unparseable greeting)";
     return t;
   }
   t.reachable = true;

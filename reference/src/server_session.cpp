@@ -219,7 +219,7 @@ std::size_t server_session::feed(std::string_view bytes) {
       auto n = static_cast<std::size_t>(std::min<std::uint64_t>(bdat_remaining_, in.size()));
       if (!bdat_discarding_ && !content_too_big_) {
         if (content_.size() + n > config_.max_message_size) content_too_big_ = true;
-        else content_.append(in.substr(0, n));
+        else content_.append(in.substr(0, n)), wire_.append(in.substr(0, n));
       }
       bdat_remaining_ -= n;
       in.remove_prefix(n);
@@ -233,6 +233,7 @@ std::size_t server_session::feed(std::string_view bytes) {
         content_too_big_ = true;
         content_.resize(before > config_.max_message_size ? config_.max_message_size : before);
       }
+      if (wire_.size() + r.consumed <= config_.max_message_size + 5) wire_.append(in.substr(0, r.consumed));
       in.remove_prefix(r.consumed);
       if (r.end_of_data) {
         in_data_ = false;
@@ -394,6 +395,7 @@ void server_session::process_command(const command& c) {
       reverse_path_ = c.address.text;
       forward_paths_.clear();
       content_.clear();
+      wire_.clear();
       content_too_big_ = false;
       send_reply(250, "2.1.0", "Sender OK");
       break;
@@ -419,6 +421,7 @@ void server_session::process_command(const command& c) {
       }
       in_data_ = true;
       content_.clear();
+      wire_.clear();
       content_too_big_ = false;
       decoder_.reset();
       send_reply(354, "", "End data with <CR><LF>.<CR><LF>");
@@ -574,7 +577,7 @@ void server_session::finish_message(bool via_bdat) {
     if (content_too_big_) {
       send_reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
     } else if (bdat_last_) {
-      messages_.push_back({reverse_path_, forward_paths_, content_, true, model_.state().tls});
+      messages_.push_back({reverse_path_, forward_paths_, content_, std::exchange(wire_, {}), {}, true, model_.state().tls});
       record(server_event::kind::message_stored, std::to_string(content_.size()) + " octets via BDAT");
       send_reply(250, "2.0.0", "Message accepted for delivery");
     } else {
@@ -593,7 +596,8 @@ void server_session::finish_message(bool via_bdat) {
   if (content_too_big_) {
     send_reply(552, "5.3.4", "Message size exceeds fixed maximum message size");  // RFC 1870 4
   } else {
-    messages_.push_back({reverse_path_, forward_paths_, content_, false, model_.state().tls});
+    messages_.push_back(
+        {reverse_path_, forward_paths_, content_, std::exchange(wire_, {}), decoder_.anomalies(), false, model_.state().tls});
     record(server_event::kind::message_stored, std::to_string(content_.size()) + " octets");
     send_reply(250, "2.0.0", "Message accepted for delivery");
   }

@@ -71,6 +71,11 @@ struct stored_message {
   std::string reverse_path;
   std::vector<std::string> forward_paths;
   std::string content;  ///< un-stuffed content (DATA) or the chunks (BDAT)
+  /// The octets as the client sent them after 354, including the end-of-data line
+  /// (DATA), or the chunks (BDAT): what a relay put on the wire, for relay testing.
+  std::string wire;
+  /// Non-standard sequences the strict decoder met in `wire` (DATA only).
+  std::vector<data_anomaly_record> anomalies;
   bool via_bdat = false;
   bool tls = false;
 };
@@ -154,6 +159,7 @@ class server_session {
   std::string reverse_path_;
   std::vector<std::string> forward_paths_;
   std::string content_;
+  std::string wire_;                  // the raw octets of the current message
   std::uint64_t bdat_remaining_ = 0;  // chunk octets still to read
   bool bdat_last_ = false;
   bool bdat_discarding_ = false;      // RFC 3030 2: a failed BDAT's data is read and discarded

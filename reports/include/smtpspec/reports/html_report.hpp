@@ -17,6 +17,13 @@ struct html_options {
   std::string title;                         ///< default: "smtpspec: <target>"
   std::size_t transcript_limit = 256 * 1024; ///< octets of transcript shown per case; a marker shows the cut
   const baseline_diff* diff = nullptr;       ///< when set, the new / fixed / known failure lists are shown
+  /// Octets of transcript shown in the whole report. Once spent, each further case
+  /// still shows its first 4 KiB: the file stays proportional to the limits even
+  /// when every case met a peer that sent megabytes.
+  std::size_t total_transcript_limit = 8 * 1024 * 1024;
+  /// Octets shown of any other single text (banner, reason, finding, observed reply,
+  /// requirement...); a marker shows the cut.
+  std::size_t text_limit = 4 * 1024;
 };
 
 /// One run.

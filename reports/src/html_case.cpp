@@ -1,0 +1,157 @@
+// One case as a <details> element: the summary line (verdict, id, title, level,
+// citation, time) is always visible; opening it shows the quoted requirement with
+// its RFC links, the facts, every finding (expected against observed) and the
+// transcript. <details> needs no script, so the report reads without JavaScript.
+// The data-* attributes are what the filter script matches on.
+#include <set>
+
+#include "html_parts.hpp"
+
+namespace smtpspec::reports::html {
+namespace {
+
+/// Findings shown per case; more would only repeat themselves.
+constexpr std::size_t max_findings = 50;
+
+void attr(std::string& out, std::string_view name, std::string_view value, std::size_t limit) {
+  out += ' ';
+  out += name;
+  out += "=\"";
+  escape(out, value, escape_mode::text, limit);
+  out += '"';
+}
+
+std::string joined(const std::vector<std::string>& v, std::string_view sep) {
+  std::string s;
+  for (const auto& x : v) {
+    if (!s.empty()) s += sep;
+    s += x;
+  }
+  return s;
+}
+
+/// What the text search looks in: id, title, suite, tags, citations and reason.
+std::string search_text(const harness::case_result& c, std::size_t limit) {
+  std::string s = c.id + ' ' + c.title + ' ' + c.suite + ' ' + joined(c.tags, " ");
+  for (const auto& r : c.rfc) s += ' ' + r.to_string();
+  s += ' ';
+  s += std::string_view(c.reason).substr(0, utf8_cut(c.reason, limit));
+  return s;
+}
+
+std::string rfc_numbers(const harness::case_result& c) {
+  std::set<std::uint16_t> seen;
+  std::string s;
+  for (const auto& r : c.rfc)
+    if (seen.insert(r.rfc).second) s += (s.empty() ? "" : " ") + std::to_string(r.rfc);
+  return s;
+}
+
+void render_finding(std::string& out, const harness::case_finding& f, const html_options& opt) {
+  const auto lvl = reference::to_string(f.strength);
+  out += "<div class=\"finding ";
+  escape(out, lvl);
+  out += "\"><div class=fh><span class=lvl>";
+  escape(out, lvl);
+  out += "</span> ";
+  cite_link(out, f.cite);
+  if (f.security) out += " <span class=sec>security</span>";
+  if (f.step >= 0) out += " <span>step " + std::to_string(f.step + 1) + "</span>";
+  out += "</div><p>";
+  escape(out, f.text, escape_mode::text, opt.text_limit);
+  out += "</p>";
+  if (!f.expected.empty() || !f.observed.empty()) {
+    out += "<dl class=eo><dt>Expected</dt><dd>";
+    escape(out, f.expected, escape_mode::text, opt.text_limit);
+    out += "</dd><dt>Observed</dt><dd>";
+    // Observed text is what the server sent: shown octet-exact.
+    escape(out, f.observed, escape_mode::octets, opt.text_limit);
+    out += "</dd></dl>";
+  }
+  out += "</div>\n";
+}
+
+void render_summary_line(std::string& out, const harness::case_result& c, const html_options& opt) {
+  out += "<summary>";
+  verdict_badge(out, c.outcome);
+  out += " <code class=id>";
+  escape(out, c.id, escape_mode::text, opt.text_limit);
+  out += "</code> <span class=title>";
+  escape(out, c.title, escape_mode::text, opt.text_limit);
+  out += "</span>";
+  if (security_case(c)) out += " <span class=sec>security</span>";
+  out += " <span class=meta>";
+  escape(out, reference::to_string(c.level));
+  if (!c.rfc.empty()) out += " \u00b7 ", escape(out, c.rfc.front().to_string(), escape_mode::text, 200);
+  out += " \u00b7 ";
+  out += format_ms(c.duration);
+  out += " ms</span></summary>\n";
+}
+
+void render_facts(std::string& out, const harness::case_result& c, const html_options& opt) {
+  out += "<dl class=facts><dt>Verdict</dt><dd>";
+  verdict_badge(out, c.outcome);
+  if (!c.reason.empty()) out += " ", escape(out, c.reason, escape_mode::text, opt.text_limit);
+  out += "</dd><dt>Level</dt><dd><span class=lvl>";
+  escape(out, reference::to_string(c.level));
+  out += "</span></dd>";
+  if (!c.tags.empty()) {
+    out += "<dt>Tags</dt><dd>";
+    for (const auto& t : c.tags) out += "<span class=tag>", escape(out, t, escape_mode::text, 200), out += "</span>";
+    out += "</dd>";
+  }
+  out += "<dt>Suite</dt><dd>";
+  escape(out, c.suite, escape_mode::text, opt.text_limit);
+  out += "</dd><dt>Connection</dt><dd>";
+  escape(out, c.tls == harness::tls_mode::none       ? "plaintext"
+              : c.tls == harness::tls_mode::starttls ? "STARTTLS (RFC 3207) before the steps"
+                                                     : "implicit TLS (RFC 8314)");
+  out += "</dd><dt>Duration</dt><dd>" + format_ms(c.duration) + " ms</dd>";
+  if (!c.source.empty()) {
+    out += "<dt>Source</dt><dd><code>";
+    escape(out, c.source, escape_mode::text, opt.text_limit);
+    out += "</code></dd>";
+  }
+  out += "</dl>\n";
+}
+
+}  // namespace
+
+void render_case(std::string& out, const harness::case_result& c, const html_options& opt, transcript_budget& budget) {
+  const auto verdict = harness::to_string(c.outcome);
+  out += "<details class=\"case item ";
+  escape(out, verdict);
+  out += '"';
+  attr(out, "id", case_anchor(c.id), opt.text_limit);
+  attr(out, "data-verdict", verdict, 16);
+  attr(out, "data-tags", joined(c.tags, " "), opt.text_limit);
+  attr(out, "data-rfc", rfc_numbers(c), opt.text_limit);
+  attr(out, "data-search", search_text(c, opt.text_limit), 4 * opt.text_limit);
+  out += ">\n";
+  render_summary_line(out, c, opt);
+  out += "<div class=body>\n";
+  if (!c.requirement.empty() || !c.rfc.empty()) {
+    out += "<blockquote class=req>";
+    escape(out, c.requirement, escape_mode::text, opt.text_limit);
+    out += "<footer>\u2014 ";
+    for (std::size_t i = 0; i < c.rfc.size(); ++i) {
+      if (i) out += ", ";
+      cite_link(out, c.rfc[i]);
+    }
+    out += " \u00b7 <span class=lvl>";
+    escape(out, reference::to_string(c.level));
+    out += "</span></footer></blockquote>\n";
+  }
+  render_facts(out, c, opt);
+  if (!c.findings.empty()) {
+    out += "<h3>Findings (" + std::to_string(c.findings.size()) + ")</h3>\n";
+    for (std::size_t i = 0; i < c.findings.size() && i < max_findings; ++i) render_finding(out, c.findings[i], opt);
+    if (c.findings.size() > max_findings)
+      out += "<p class=note>\u2026 " + std::to_string(c.findings.size() - max_findings) + " more findings not shown</p>\n";
+  }
+  out += "<h3>Transcript</h3>\n";
+  render_transcript(out, c, budget);
+  out += "</div>\n</details>\n";
+}
+
+}  // namespace smtpspec::reports::html
