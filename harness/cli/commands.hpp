@@ -42,6 +42,16 @@ struct serve_command {
   unsigned threads = 1;
 };
 
+struct report_command {
+  std::string input;     ///< a JSON report of an earlier run
+  std::string json, html, junit, output, baseline;
+};
+
+struct merge_command {
+  std::vector<std::string> inputs;  ///< JSON reports, one per target
+  std::string html = "matrix.html";
+};
+
 struct list_command {
   selection select;
   bool json = false;
@@ -50,6 +60,8 @@ struct list_command {
 int run_server(server_command& cmd);
 int run_serve(const serve_command& cmd);
 int run_list(const list_command& cmd);
+int run_report(const report_command& cmd);
+int run_merge(const merge_command& cmd);
 
 /// The directory of the built-in scenarios: $SMTPSPEC_SCENARIOS, else the source tree's.
 std::string builtin_scenarios();

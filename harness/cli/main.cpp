@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
       "  smtpspec server mx.example.test:25 --tls starttls --insecure --tag smuggling\n"
       "  smtpspec serve --listen 127.0.0.1:2525   run the reference server alone\n"
       "  smtpspec list --suite rfc3207            show cases with their RFC section and level\n"
+      "  smtpspec report run.json --html run.html --baseline last-week.json\n"
+      "  smtpspec report merge postfix.json exim.json --html matrix.html\n"
       "Exit codes: 0 all MUST cases passed, 1 a case failed or errored, 2 usage or scenario error,\n"
       "            3 the target could not be reached.");
 
@@ -97,6 +99,23 @@ int main(int argc, char** argv) {
   v->add_option("--threads", serve.threads, "I/O threads")->capture_default_str();
   v->add_option("--defect", serve.defects, "Test only: break the server in this way")->group("");
 
+  report_command report;
+  auto* r = app.add_subcommand("report", "Re-render an earlier run's JSON report (HTML, JUnit), optionally against a baseline");
+  r->add_option("input", report.input, "The JSON report of a run (smtpspec server --json)")->check(CLI::ExistingFile);
+  r->add_option("--html", report.html, "Write a self-contained HTML report");
+  r->add_option("--junit", report.junit, "Write JUnit XML");
+  r->add_option("--json", report.json, "Write the JSON report again (e.g. after a format upgrade)");
+  r->add_option("-o,--output", report.output, "Write report.json, report.html and report.junit.xml into this directory");
+  r->add_option("--baseline", report.baseline,
+                "An earlier JSON report: list new failures, fixed cases and known failures; the exit code counts only "
+                "cases that got worse")
+      ->check(CLI::ExistingFile);
+  merge_command merge;
+  auto* m = r->add_subcommand("merge", "One HTML matrix of several runs: cases down, targets across, differences marked");
+  m->add_option("inputs", merge.inputs, "JSON reports, one per target")->required()->check(CLI::ExistingFile);
+  m->add_option("--html", merge.html, "Where to write the matrix")->capture_default_str();
+  r->require_subcommand(0, 1);
+
   list_command list;
   auto* l = app.add_subcommand("list", "List the cases with their RFC section and requirement level");
   add_selection(*l, list.select);
@@ -118,6 +137,14 @@ int main(int argc, char** argv) {
     if (*s) return run_server(server);
     if (*v) return run_serve(serve);
     if (*l) return run_list(list);
+    if (*m) return run_merge(merge);
+    if (*r) {
+      if (report.input.empty()) {
+        std::cerr << "smtpspec report: give a JSON report, or 'merge' followed by several\n";
+        return exit_code::usage;
+      }
+      return run_report(report);
+    }
   } catch (const std::exception& e) {
     std::cerr << "smtpspec: " << e.what() << "\n";
     return exit_code::usage;

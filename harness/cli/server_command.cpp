@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "report_files.hpp"
 #include "selection.hpp"
 #include "smtpspec/harness/reference_server.hpp"
 #include "smtpspec/reports/baseline.hpp"
@@ -49,19 +50,6 @@ class embedded_probe final : public harness::delivery_probe {
  private:
   const harness::reference_server& server_;
 };
-
-bool write_file(const std::string& path, const std::string& content) {
-  std::error_code ec;
-  auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  if (!out) {
-    std::cerr << "smtpspec: cannot write " << path << "\n";
-    return false;
-  }
-  return true;
-}
 
 std::string safe_file_name(const std::string& id) {
   std::string out;
@@ -102,10 +90,6 @@ int run_server(server_command& cmd) {
   s.tls = cmd.tls == "starttls" ? harness::tls_mode::starttls
           : cmd.tls == "implicit" ? harness::tls_mode::implicit
                                   : harness::tls_mode::none;
-  if (!cmd.html.empty() || !cmd.junit.empty()) {
-    std::cerr << "smtpspec: --html and --junit are not available yet; use --json\n";
-    return exit_code::usage;
-  }
 
   // Read the baseline first: a bad file is a usage error before any case runs.
   std::optional<harness::run_result> baseline;
@@ -195,8 +179,12 @@ int run_server(server_command& cmd) {
           r.outcome == harness::verdict::warn)
         print_case(r, cmd.verbose);
 
-  bool written = true;
-  if (!cmd.json.empty()) written &= write_file(cmd.json, reports::to_json(run));
+  std::optional<reports::baseline_diff> diff;
+  if (baseline) diff = reports::compare(*baseline, run, s.strict);
+  report_files files{cmd.json, cmd.html, cmd.junit};
+  if (!cmd.output.empty()) files.in_directory(cmd.output);
+  std::ostringstream paths;
+  bool written = write_reports(run, files, diff ? &*diff : nullptr, paths);
   if (!cmd.transcripts.empty()) {
     for (const auto& r : run.cases) {
       harness::transcript t;
@@ -210,7 +198,7 @@ int run_server(server_command& cmd) {
           case harness::transcript_event::kind::note: text += "# " + e.bytes + "\n"; break;
         }
       }
-      written &= write_file(cmd.transcripts + "/" + safe_file_name(r.id) + ".txt", text);
+      written &= write_text_file(cmd.transcripts + "/" + safe_file_name(r.id) + ".txt", text);
     }
   }
 
@@ -220,12 +208,11 @@ int run_server(server_command& cmd) {
             << run.count(harness::verdict::skip) << " SKIP, " << run.count(harness::verdict::error) << " ERROR in "
             << std::fixed << std::setprecision(2) << secs << " s (" << std::setprecision(1)
             << (secs > 0 ? static_cast<double>(run.cases.size()) / secs : 0.0) << " cases/s)\n";
-  if (!cmd.json.empty() && !cmd.quiet) std::cout << "JSON report: " << cmd.json << "\n";
+  if (!cmd.quiet) std::cout << paths.str();
   if (!written) return exit_code::usage;
-  if (baseline) {
-    auto diff = reports::compare(*baseline, run, s.strict);
-    print_baseline(diff, std::cout);
-    return diff.exit_code();
+  if (diff) {
+    print_baseline(*diff, std::cout);
+    return diff->exit_code();
   }
   return run.exit_code();
 }

@@ -1,0 +1,53 @@
+// Writing a run's reports; see report_files.hpp.
+#include "report_files.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "smtpspec/reports/html_report.hpp"
+#include "smtpspec/reports/json_report.hpp"
+#include "smtpspec/reports/junit_report.hpp"
+
+namespace smtpspec::cli {
+
+void report_files::in_directory(const std::string& dir) {
+  const std::filesystem::path d(dir);
+  if (json.empty()) json = (d / "report.json").string();
+  if (html.empty()) html = (d / "report.html").string();
+  if (junit.empty()) junit = (d / "report.junit.xml").string();
+}
+
+bool write_text_file(const std::string& path, const std::string& content) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+  out.close();
+  if (!out) {
+    std::cerr << "smtpspec: cannot write " << path << "\n";
+    return false;
+  }
+  return true;
+}
+
+bool write_reports(const harness::run_result& run, const report_files& files, const reports::baseline_diff* diff,
+                   std::ostream& out) {
+  bool ok = true;
+  if (!files.json.empty() && (ok &= write_text_file(files.json, reports::to_json(run))))
+    out << "JSON report:  " << files.json << "\n";
+  if (!files.html.empty()) {
+    reports::html_options opt;
+    opt.diff = diff;
+    if ((ok &= write_text_file(files.html, reports::to_html(run, opt)))) out << "HTML report:  " << files.html << "\n";
+  }
+  if (!files.junit.empty()) {
+    reports::junit_options opt;
+    opt.strict = run.options.strict;
+    if ((ok &= write_text_file(files.junit, reports::to_junit(run, opt)))) out << "JUnit report: " << files.junit << "\n";
+  }
+  return ok;
+}
+
+}  // namespace smtpspec::cli

@@ -1,0 +1,26 @@
+// Writing a run's reports (JSON, HTML, JUnit) to files, for `server` and `report`.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "smtpspec/harness/result.hpp"
+#include "smtpspec/reports/baseline.hpp"
+
+namespace smtpspec::cli {
+
+struct report_files {
+  std::string json, html, junit;
+  /// Fills the unset ones with DIR/report.json, DIR/report.html, DIR/report.junit.xml.
+  void in_directory(const std::string& dir);
+  bool empty() const noexcept { return json.empty() && html.empty() && junit.empty(); }
+};
+
+/// Creates parent directories; prints an error and returns false on failure.
+bool write_text_file(const std::string& path, const std::string& content);
+
+/// Writes every report asked for and prints each path to `out`.
+bool write_reports(const harness::run_result& run, const report_files& files, const reports::baseline_diff* diff,
+                   std::ostream& out);
+
+}  // namespace smtpspec::cli
