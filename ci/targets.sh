@@ -96,6 +96,7 @@ case $cmd in
   install)
     [[ $(id -u) -eq 0 ]] || lab_die "run as root (users, namespaces, private roots)"
     mkdir -p "$LAB"
+    lab_netns
     lab_tls
     for n in "${names[@]}"; do do_install "$n"; done
     ;;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # aiosmtpd (Debian package python3-aiosmtpd), 127.0.0.1:10029, run by aiosmtpd_target.py.
 # python3-aiosmtpd is a Python library, not an MTA: it is installed system-wide with
 # apt-get (it conflicts with nothing) and run with Debian's /usr/bin/python3.

@@ -38,7 +38,8 @@ AUTH_USER, AUTH_PASSWORD = b"smtpspec", b"smtpspec"
 
 def lab_authenticator(server, session, envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and auth_data.login == AUTH_USER and auth_data.password == AUTH_PASSWORD
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd sends its own 235 or 535 reply (handled=True means "already replied")
+    return AuthResult(success=ok, handled=False)
 
 
 class LabHandler:

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the SMTP server lab (sourced by ci/targets.sh).
 #
 # Layout under $LAB (default /var/tmp/smtpspec-lab, override with SMTPSPEC_LAB):
@@ -22,9 +23,22 @@ lab_log() { printf 'lab: %s\n' "$*" >&2; }
 lab_die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
 
 # The namespace with only lo, up. Idempotent.
+# `ip netns exec` bind-mounts /etc/netns/NAME/* over /etc/*: every lab process (servers
+# and clients) sees this hosts file, where the host name is qualified (sendmail, for
+# one, sleeps a minute at each start when it is not), and a resolv.conf whose only
+# name server is 127.0.0.1:53, where nothing listens: no DNS at all, failing at once.
 lab_netns() {
   ip netns list 2>/dev/null | grep -qw "^$LAB_NETNS" || ip netns add "$LAB_NETNS"
   ip netns exec "$LAB_NETNS" ip link set lo up
+  local etc="/etc/netns/$LAB_NETNS" host
+  host=$(hostname -s 2>/dev/null || hostname)
+  mkdir -p "$etc"
+  printf '%s\n' "# smtpspec lab (ci/lab/common.sh): hosts of the $LAB_NETNS namespace" \
+    "127.0.0.1 localhost" "127.0.0.1 $host.lab.test $host" "::1 localhost ip6-localhost ip6-loopback" >"$etc/hosts.tmp"
+  mv "$etc/hosts.tmp" "$etc/hosts"
+  printf '%s\n' "# smtpspec lab (ci/lab/common.sh): no DNS in the $LAB_NETNS namespace" \
+    "nameserver 127.0.0.1" "options timeout:1 attempts:1" >"$etc/resolv.conf.tmp"
+  mv "$etc/resolv.conf.tmp" "$etc/resolv.conf"
 }
 
 lab_in_ns() { ip netns exec "$LAB_NETNS" "$@"; }
@@ -99,6 +113,7 @@ lab_tls_copy() {
 }
 
 # The test domain's mailboxes (the only accepted recipients).
+# shellcheck disable=SC2034  # used by the per-server files
 LAB_MAILBOXES=(user user2 postmaster)
 LAB_DOMAIN=example.test
 LAB_RELAY_DOMAIN=relay.test

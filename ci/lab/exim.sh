@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Exim 4 (Debian exim4-daemon-light, exim4-base, exim4-config) from a private root,
 # two instances:
 #   exim        127.0.0.1:10026  final destination for example.test (Maildir per mailbox)
@@ -49,7 +50,7 @@ _exim_install() {  # INSTANCE
   chown Debian-exim:Debian-exim "$dir/spool" "$dir/log" "$LAB/mail/$inst"
   chmod 750 "$dir/spool"
   # Debian's configuration sources, then the lab's files beside them.
-  rm -rf "$dir/etc"
+  rm -rf "${dir:?}/etc"
   mkdir -p "$dir/etc"
   cp -r "$root/etc/exim4/conf.d" "$root/etc/exim4/exim4.conf.template" "$dir/etc/"
   lab_tls_copy "$dir/etc/tls" root:Debian-exim 640

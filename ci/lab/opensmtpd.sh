@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # OpenSMTPD (Debian package `opensmtpd`) from a private root, 127.0.0.1:10027.
 #
 # smtpd has compiled-in paths that no option moves: the queue /var/spool/smtpd, the
@@ -84,6 +85,7 @@ opensmtpd_stop() { lab_kill opensmtpd; }
 
 opensmtpd_version() {
   local v
-  v=$("$LAB/root/opensmtpd/usr/sbin/smtpd" -h 2>&1 | sed -n 's/^version: //p') && [[ -n $v ]] || return 1
+  v=$("$LAB/root/opensmtpd/usr/sbin/smtpd" -h 2>&1 | sed -n 's/^version: //p' || true)
+  [[ -n $v ]] || return 1
   echo "$v (Debian $(lab_deb_version opensmtpd))"
 }

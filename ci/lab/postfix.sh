@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Postfix (Debian package `postfix`) from a private root, two instances:
 #   postfix        127.0.0.1:10025  final destination for example.test (virtual mailboxes)
 #   postfix-relay  127.0.0.1:10045  relays relay.test to the sink at 127.0.0.1:10040

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # smtp-server (nodemailer, npm package `smtp-server`), 127.0.0.1:10030, run by
 # smtp_server_target.js with Node. Installed into $LAB/node_modules, never globally.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Postfix's smtp-sink benchmark server (Debian package `postfix`), 127.0.0.1:10032:
 #   smtp-sink -c -u postfix -d TEMPLATE 127.0.0.1:10032 1000
 # A test sink, not an MTA: it accepts every command and recipient (no recipient policy,

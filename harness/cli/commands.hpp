@@ -29,7 +29,7 @@ struct server_command {
   std::string output;    ///< directory for report.json, report.html, report.junit.xml
   std::string baseline;  ///< earlier JSON report: the exit code counts only what got worse
   std::vector<std::string> defects;  ///< test-only: break the embedded server
-  double reply_timeout = 10, case_timeout = 60, connect_timeout = 10, settle = 0.02;
+  double reply_timeout = 10, case_timeout = 60, connect_timeout = 10, settle = 0.02, delivery_wait = 5;
   bool verbose = false, quiet = false;
 };
 
@@ -40,6 +40,17 @@ struct serve_command {
   std::vector<std::string> defects;
   double idle_timeout = 300;
   unsigned threads = 1;
+};
+
+struct relay_command {
+  std::string target;  ///< HOST:PORT of the relay under test
+  std::string sink_listen = "127.0.0.1:10040";
+  std::string relay_domain = "relay.test";
+  std::string tls = "none";
+  bool insecure = false;
+  std::string from = "sender@client.smtpspec.test", helo = "client.smtpspec.test";
+  double delivery_timeout = 20, reply_timeout = 10;
+  std::string json, html, junit, output;
 };
 
 struct report_command {
@@ -61,6 +72,7 @@ int run_server(server_command& cmd);
 int run_serve(const serve_command& cmd);
 int run_list(const list_command& cmd);
 int run_report(const report_command& cmd);
+int run_relay_command(const relay_command& cmd);
 int run_merge(const merge_command& cmd);
 
 /// The directory of the built-in scenarios: $SMTPSPEC_SCENARIOS, else the source tree's.

@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   s->add_option("--auth-password", server.settings.auth_password, "AUTH password ({password})")->capture_default_str();
   s->add_option("--maildir", server.maildir,
                 "Directory where the target delivers mail (checks that read the delivered message)");
+  s->add_option("--delivery-wait", server.delivery_wait,
+                "Seconds a delivered-message check keeps looking in --maildir")
+      ->capture_default_str();
   s->add_option("--json", server.json, "Write the complete result as JSON");
   s->add_option("--html", server.html, "Write a self-contained HTML report");
   s->add_option("--junit", server.junit, "Write JUnit XML (one testsuite per suite)");
@@ -98,6 +101,30 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   v->add_option("--threads", serve.threads, "I/O threads")->capture_default_str();
   v->add_option("--defect", serve.defects, "Test only: break the server in this way")->group("");
+
+  relay_command relay;
+  auto* y = app.add_subcommand("relay",
+                               "Test an outbound relay: submit messages that it must relay to smtpspec's own sink, "
+                               "and judge what arrives (bare LF/CR and end-of-data look-alikes, dot-stuffing, 8-bit, "
+                               "long lines)");
+  y->add_option("target", relay.target, "HOST:PORT of the relay under test")->required();
+  y->add_option("--sink-listen", relay.sink_listen, "Where smtpspec's sink listens (the relay must route to it)")
+      ->capture_default_str();
+  y->add_option("--relay-domain", relay.relay_domain, "Recipient domain the relay routes to the sink")
+      ->capture_default_str();
+  y->add_option("--tls", relay.tls, "How to submit: none, starttls or implicit")
+      ->check(CLI::IsMember({"none", "starttls", "implicit"}))
+      ->capture_default_str();
+  y->add_flag("-k,--insecure", relay.insecure, "Accept any TLS certificate");
+  y->add_option("--from", relay.from, "Sender mailbox")->capture_default_str();
+  y->add_option("--helo", relay.helo, "Domain given in EHLO")->capture_default_str();
+  y->add_option("--delivery-timeout", relay.delivery_timeout, "Seconds to wait for each relayed copy")
+      ->capture_default_str();
+  y->add_option("--timeout", relay.reply_timeout, "Seconds to wait for each reply")->capture_default_str();
+  y->add_option("--json", relay.json, "Write the complete result as JSON");
+  y->add_option("--html", relay.html, "Write a self-contained HTML report");
+  y->add_option("--junit", relay.junit, "Write JUnit XML");
+  y->add_option("-o,--output", relay.output, "Write report.json, report.html and report.junit.xml into this directory");
 
   report_command report;
   auto* r = app.add_subcommand("report", "Re-render an earlier run's JSON report (HTML, JUnit), optionally against a baseline");
@@ -138,6 +165,7 @@ int main(int argc, char** argv) {
     if (*v) return run_serve(serve);
     if (*l) return run_list(list);
     if (*m) return run_merge(merge);
+    if (*y) return run_relay_command(relay);
     if (*r) {
       if (report.input.empty()) {
         std::cerr << "smtpspec report: give a JSON report, or 'merge' followed by several\n";

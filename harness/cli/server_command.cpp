@@ -87,6 +87,7 @@ int run_server(server_command& cmd) {
   s.case_timeout = seconds_to_ms(cmd.case_timeout);
   s.connect_timeout = seconds_to_ms(cmd.connect_timeout);
   s.settle = seconds_to_ms(cmd.settle);
+  s.delivery_wait = seconds_to_ms(cmd.delivery_wait);
   s.tls = cmd.tls == "starttls" ? harness::tls_mode::starttls
           : cmd.tls == "implicit" ? harness::tls_mode::implicit
                                   : harness::tls_mode::none;

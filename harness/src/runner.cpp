@@ -369,7 +369,12 @@ bool case_run::await_replies(milliseconds timeout) {
       continue;
     }
     const std::string what = stream_.slots().front().describe();
-    if (g == got::timeout) {
+    if (g == got::timeout && out_of_time()) {
+      // The case's own time ran out, not the reply's: the case could not finish.
+      error_ = "the case ran out of time (" + std::to_string(c_.timeout.value_or(s_.case_timeout).count()) +
+               " ms) waiting for a reply to " + what + "; give it a longer timeout if the server is slow on purpose";
+      log_.note(error_);
+    } else if (g == got::timeout) {
       add(ref::level::must, {5321, "4.2"},
           "no reply to " + what + " within " + std::to_string(timeout.count()) +
               " ms (RFC 5321 4.2: every command MUST generate exactly one reply)",
@@ -625,7 +630,13 @@ void case_run::run_checks() {
     if (findings_.empty()) inconclusive("needs a delivery probe (the embedded server, or --maildir) to read the message");
     return;
   }
+  // MTAs deliver a little after their 250 (queue managers, delivery agents): look
+  // again until the message shows or the delivery wait is over.
   auto message = s_.probe->find(nonce_);
+  for (auto until = clock_type::now() + s_.delivery_wait; !message && clock_type::now() < until;) {
+    std::this_thread::sleep_for(milliseconds(50));
+    message = s_.probe->find(nonce_);
+  }
   if (!message) {
     // Nothing delivered satisfies "lacks" checks; "contains" checks need a message.
     if (!k.delivered_contains.empty())

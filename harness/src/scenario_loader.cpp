@@ -141,6 +141,16 @@ bool is_ehlo_keyword(std::string_view s) noexcept {
   return std::all_of(s.begin(), s.end(), [](char c) { return is_alpha(c) || is_digit(c) || c == '-'; });
 }
 
+/// A `needs` entry: an ehlo-keyword, optionally followed by SP and one ehlo-param
+/// (%d33-126, 4.1.1.1) that must be among the keyword's parameters, e.g. "AUTH PLAIN".
+bool is_need(std::string_view s) noexcept {
+  auto sp = s.find(' ');
+  if (sp == std::string_view::npos) return is_ehlo_keyword(s);
+  auto param = s.substr(sp + 1);
+  return is_ehlo_keyword(s.substr(0, sp)) && !param.empty() &&
+         std::all_of(param.begin(), param.end(), [](char c) { return c >= 33 && c <= 126; });
+}
+
 std::string upper(std::string_view s) {
   std::string out(s);
   for (auto& c : out) {
@@ -1177,7 +1187,8 @@ void parse_case_id(reporter& r, const toml::node& n, id_registry& ids, scenario_
 void parse_case_optional(reporter& r, const toml::table& t, scenario_case& c) {
   if (const auto* n = t.get("tags")) c.tags = word_list(r, *n, "tags", is_name, "strings matching [a-z0-9._-]+");
   if (const auto* n = t.get("needs")) {
-    c.needs = word_list(r, *n, "needs", is_ehlo_keyword, "EHLO keywords such as \"PIPELINING\"");
+    c.needs = word_list(r, *n, "needs", is_need,
+                        "EHLO keywords such as \"PIPELINING\", optionally with one parameter (\"AUTH PLAIN\")");
     for (auto& keyword : c.needs) keyword = upper(keyword);
   }
   if (const auto* n = t.get("tls")) c.tls = parse_tls(r, *n).value_or(tls_mode::none);

@@ -27,8 +27,9 @@ h3{font-size:14px;margin:16px 0 6px}
 .target dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .ext{display:inline-block;margin:0 4px 2px 0;padding:0 6px;border:1px solid var(--line);border-radius:10px;background:#fff;font-family:var(--mono);font-size:12px}
 .v{display:inline-block;min-width:4.6em;padding:1px 6px;border-radius:4px;color:#fff;font-weight:600;font-size:12px;text-align:center;letter-spacing:.02em}
-.PASS{--c:var(--pass)}.FAIL{--c:var(--fail)}.WARN{--c:var(--warn)}.SKIP{--c:var(--skip)}.ERROR{--c:var(--error)}.MISSING{--c:#afb8c1}
+.PASS{--c:var(--pass)}.FAIL{--c:var(--fail)}.WARN{--c:var(--warn)}.SKIP{--c:var(--skip)}.ERROR{--c:var(--error)}.MISSING{--c:#eaeef2}
 .v{background:var(--c)}
+.v.MISSING{color:#57606a}
 .tiles{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0;padding:0;list-style:none}
 .tiles li{flex:1 1 120px;border:1px solid var(--line);border-top:4px solid var(--c,var(--ink));border-radius:6px;background:#fff}
 .tiles a,.tiles .box{display:block;padding:8px 12px;color:inherit;text-decoration:none}
@@ -125,8 +126,9 @@ table.matrix tr.differ>th:first-child{box-shadow:inset 4px 0 0 #bf8700;backgroun
 
 // The one script. Filters cases by verdict, tag, RFC and text; keeps the filter
 // in the URL fragment (#verdict=FAIL&q=smuggling) so a view can be linked and is
-// applied on load; marks hidden items with the hidden attribute; opens a case
-// linked as #case-ID; opens every case for printing. It never builds markup from
+// applied on load (open=1 also opens the cases shown); marks hidden items with
+// the hidden attribute; opens a case linked as #case-ID; opens every case for
+// printing. It never builds markup from
 // strings (no innerHTML): text only reaches the page through textContent/Option.
 constexpr std::string_view js = R"JS(
 (function () {
@@ -141,7 +143,7 @@ constexpr std::string_view js = R"JS(
   var boxes = bar ? [].slice.call(bar.querySelectorAll("input[name=verdict]")) : [];
   var tag = $("f-tag"), rfc = $("f-rfc"), q = $("f-q"), diff = $("f-diff"), shown = $("f-shown");
 
-  function blank() { return { verdict: [], tag: "", rfc: "", q: "", diff: false }; }
+  function blank() { return { verdict: [], tag: "", rfc: "", q: "", diff: false, open: false }; }
   function fromHash() {
     var h = location.hash.replace(/^#/, ""), s = blank();
     if (h.indexOf("=") < 0) return null;
@@ -154,7 +156,7 @@ constexpr std::string_view js = R"JS(
       } catch (e) { return; }
       if (k === "verdict") s.verdict = v.toUpperCase().split(/[ ,]+/).filter(Boolean);
       else if (k === "tag" || k === "rfc" || k === "q") s[k] = v;
-      else if (k === "diff") s.diff = v === "1" || v === "true";
+      else if (k === "diff" || k === "open") s[k] = v === "1" || v === "true";
     });
     return s;
   }
@@ -203,6 +205,7 @@ constexpr std::string_view js = R"JS(
       if (ok) ++n;
     });
     groups.forEach(function (g) { g.hidden = !g.querySelector(".item:not([hidden])"); });
+    if (s.open) items.forEach(function (e) { if (!e.hidden && e.tagName === "DETAILS") e.open = true; });
     if (shown) shown.textContent = n === items.length ? "all " + n + " shown" : n + " of " + items.length + " shown";
   }
   function openTarget() {

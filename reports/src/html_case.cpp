@@ -3,6 +3,7 @@
 // its RFC links, the facts, every finding (expected against observed) and the
 // transcript. <details> needs no script, so the report reads without JavaScript.
 // The data-* attributes are what the filter script matches on.
+#include <algorithm>
 #include <set>
 
 #include "html_parts.hpp"
@@ -11,7 +12,12 @@ namespace smtpspec::reports::html {
 namespace {
 
 /// Findings shown per case; more would only repeat themselves.
-constexpr std::size_t max_findings = 50;
+constexpr std::size_t max_findings = 30;
+/// Octets shown of a finding's text, expected and observed: the transcript below
+/// has the full exchange, and a hostile server can make every finding long.
+constexpr std::size_t finding_limit = 1024;
+/// Octets of the text the search looks in (reason included, cut first).
+constexpr std::size_t search_limit = 2048;
 
 void attr(std::string& out, std::string_view name, std::string_view value, std::size_t limit) {
   out += ' ';
@@ -31,11 +37,11 @@ std::string joined(const std::vector<std::string>& v, std::string_view sep) {
 }
 
 /// What the text search looks in: id, title, suite, tags, citations and reason.
-std::string search_text(const harness::case_result& c, std::size_t limit) {
+std::string search_text(const harness::case_result& c) {
   std::string s = c.id + ' ' + c.title + ' ' + c.suite + ' ' + joined(c.tags, " ");
   for (const auto& r : c.rfc) s += ' ' + r.to_string();
   s += ' ';
-  s += std::string_view(c.reason).substr(0, utf8_cut(c.reason, limit));
+  s += std::string_view(c.reason).substr(0, utf8_cut(c.reason, search_limit / 2));
   return s;
 }
 
@@ -58,14 +64,15 @@ void render_finding(std::string& out, const harness::case_finding& f, const html
   if (f.security) out += " <span class=sec>security</span>";
   if (f.step >= 0) out += " <span>step " + std::to_string(f.step + 1) + "</span>";
   out += "</div><p>";
-  escape(out, f.text, escape_mode::text, opt.text_limit);
+  const auto limit = std::min(opt.text_limit, finding_limit);
+  escape(out, f.text, escape_mode::text, limit);
   out += "</p>";
   if (!f.expected.empty() || !f.observed.empty()) {
     out += "<dl class=eo><dt>Expected</dt><dd>";
-    escape(out, f.expected, escape_mode::text, opt.text_limit);
+    escape(out, f.expected, escape_mode::text, limit);
     out += "</dd><dt>Observed</dt><dd>";
     // Observed text is what the server sent: shown octet-exact.
-    escape(out, f.observed, escape_mode::octets, opt.text_limit);
+    escape(out, f.observed, escape_mode::octets, limit);
     out += "</dd></dl>";
   }
   out += "</div>\n";
@@ -126,7 +133,7 @@ void render_case(std::string& out, const harness::case_result& c, const html_opt
   attr(out, "data-verdict", verdict, 16);
   attr(out, "data-tags", joined(c.tags, " "), opt.text_limit);
   attr(out, "data-rfc", rfc_numbers(c), opt.text_limit);
-  attr(out, "data-search", search_text(c, opt.text_limit), 4 * opt.text_limit);
+  attr(out, "data-search", search_text(c), search_limit);
   out += ">\n";
   render_summary_line(out, c, opt);
   out += "<div class=body>\n";

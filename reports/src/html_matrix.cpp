@@ -17,9 +17,16 @@ namespace h = smtpspec::harness;
 struct row {
   const h::case_result* first = nullptr;  // where id, title, tags and citations come from
   std::vector<const h::case_result*> cells;  // one per run; null when the run lacks the case
+  /// Two runs that both have the case disagree. A run without the case (it ran
+  /// other suites) is shown as missing, not as a difference: merged reports of
+  /// targets tested with different suites would otherwise be all highlight.
   bool differ() const {
-    for (const auto* c : cells)
-      if ((c == nullptr) != (cells.front() == nullptr) || (c && c->outcome != cells.front()->outcome)) return true;
+    const h::case_result* seen = nullptr;
+    for (const auto* c : cells) {
+      if (!c) continue;
+      if (seen && c->outcome != seen->outcome) return true;
+      seen = c;
+    }
     return false;
   }
 };
@@ -100,7 +107,7 @@ void render_row(std::string& out, const row& r, const html_options& opt) {
   out += "\" data-rfc=\"";
   html::escape(out, rfcs, html::escape_mode::text, opt.text_limit);
   out += "\" data-search=\"";
-  html::escape(out, search, html::escape_mode::text, 4 * opt.text_limit);
+  html::escape(out, search, html::escape_mode::text, 2048);
   out += "\"><th>";
   if (differ) out += "<span class=mark title=\"the verdicts differ\">\u2260</span> ";
   out += "<code>";
@@ -117,7 +124,9 @@ void render_row(std::string& out, const row& r, const html_options& opt) {
     out += "<td class=\"cell ";
     html::escape(out, name);
     out += "\" title=\"";
-    html::escape(out, x->reason.empty() ? std::string(name) : x->reason, html::escape_mode::text, opt.text_limit);
+    // A tooltip, one per target and case: kept short so wide matrices stay small.
+    html::escape(out, x->reason.empty() ? std::string(name) : x->reason, html::escape_mode::text,
+                 std::min<std::size_t>(opt.text_limit, 500));
     out += "\">";
     html::escape(out, name);
     out += "</td>";

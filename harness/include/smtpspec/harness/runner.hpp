@@ -58,6 +58,8 @@ struct run_settings {
   std::string reject;  ///< default: reject.nosuchuser.{nonce}@ the domain of `to`
   std::string auth_user = "smtpspec", auth_password = "smtpspec";
   const delivery_probe* probe = nullptr;
+  /// How long a delivered-message check keeps looking (MTAs deliver after the 250).
+  std::chrono::milliseconds delivery_wait{5000};
   std::size_t transcript_limit = 1024 * 1024;
 };
 
