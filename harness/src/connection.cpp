@@ -224,7 +224,9 @@ struct connection::impl {
 
   io_result timed_out(std::string_view what, std::chrono::milliseconds timeout, std::size_t n) {
     std::string detail = std::string(what) + ": no completion within " + ms_text(timeout);
-    log.note(detail);
+    // A read that waits out its deadline is routine (the runner polls for late
+    // replies); the caller notes the timeouts that matter. Others are worth a note.
+    if (what != "read") log.note(detail);
     return {io_status::timeout, n, detail};
   }
 

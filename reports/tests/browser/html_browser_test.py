@@ -23,6 +23,7 @@ Standard library only.
 """
 
 import argparse
+import base64
 import concurrent.futures
 import hashlib
 import html.parser
@@ -268,7 +269,7 @@ class Browser:
         print("screenshot: " + png, flush=True)
 
 
-def smtpspec_run(args, smtpspec, render, json_path, html_path, extra):
+def smtpspec_run(smtpspec, render, json_path, html_path, extra):
     """Runs `smtpspec server` writing JSON and, when the CLI has --html, the HTML
     too; otherwise renders the HTML from the JSON with render_report."""
     cmd = [smtpspec, "server", *extra, "--json", json_path]
@@ -398,7 +399,7 @@ def check_static_file(path, limit_octets):
     csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', text)
     if check(csp is not None, path + ": no CSP meta tag") and scripts:
         policy = csp.group(1).replace("&#39;", "'")
-        digest = "sha256-" + __import__("base64").b64encode(hashlib.sha256(scripts[0][1].encode()).digest()).decode()
+        digest = "sha256-" + base64.b64encode(hashlib.sha256(scripts[0][1].encode()).digest()).decode()
         check("default-src 'none'" in policy and "script-src '%s'" % digest in policy,
               path + ": CSP %r does not allow exactly the page's script (%s)" % (policy, digest))
     for bad in (r"<link\b", r"<script[^>]+src", r"<img\b", r"@import", r"url\(", r"<iframe", r"<object", r"<embed"):
@@ -447,7 +448,7 @@ def main():
     #    that the report has failures and security findings.
     defects = ["--defect", "end_data_on_lf_dot_lf", "--defect", "rcpt_without_mail",
                "--defect", "execute_after_starttls"]
-    builtin = smtpspec_run(a, a.smtpspec, a.render, w("builtin.json"), w("builtin.html"), defects)
+    builtin = smtpspec_run(a.smtpspec, a.render, w("builtin.json"), w("builtin.html"), defects)
     if builtin:
         page = w("builtin.html")
         check_static_file(page, 16 * MEGABYTE)
@@ -506,7 +507,7 @@ def main():
     server = HostileServer(("127.0.0.1", 0), HostileHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    hostile = smtpspec_run(a, a.smtpspec, a.render, w("hostile.json"), w("hostile.html"),
+    hostile = smtpspec_run(a.smtpspec, a.render, w("hostile.json"), w("hostile.html"),
                            ["127.0.0.1:%d" % port, "--suite", a.scenario, "--timeout", "3", "--jobs", "2"])
     server.shutdown()
     pages = []
@@ -546,7 +547,7 @@ def main():
 
     # 3. The matrix: the broken run against a clean run of two suites.
     if builtin:
-        clean = smtpspec_run(a, a.smtpspec, a.render, w("clean.json"), w("clean.html"),
+        clean = smtpspec_run(a.smtpspec, a.render, w("clean.json"), w("clean.html"),
                              ["--suite", "rfc3207", "--suite", "rfc5321.data"])
         if clean:
             matrix = w("matrix.html")
