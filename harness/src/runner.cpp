@@ -9,6 +9,7 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -191,6 +192,8 @@ class case_run {
   bool unexpected_354_ = false;
   std::vector<std::string> unexpected_texts_;
   std::vector<ref::data_anomaly_record> last_anomalies_;
+  std::set<int> unpermitted_pipelining_;  // steps that pipelined without PIPELINING
+  int refusals_ = 0;                      // 5yz replies so far (RFC 5321 7.8 defences)
 };
 
 bool case_run::write(std::string_view bytes) {
@@ -203,6 +206,14 @@ bool case_run::write(std::string_view bytes) {
     if (r.status == io_status::closed || r.status == io_status::reset) closed_ = true;
     log_.note("write failed: " + std::string(to_string(r.status)) + " " + r.detail);
     return false;
+  }
+  // More than one command line in one write while PIPELINING is not offered: the
+  // client (this case) breaks 4.3.1 on purpose, and a server may refuse or close.
+  const auto where = stream_.model().state().where;
+  if (step_ >= 0 && where != ref::phase::data && where != ref::phase::bdat && !stream_.model().state().offers("PIPELINING")) {
+    std::size_t lines = 0;
+    for (std::size_t pos = bytes.find("\r\n"); pos != std::string_view::npos; pos = bytes.find("\r\n", pos + 2)) ++lines;
+    if (lines > 1) unpermitted_pipelining_.insert(step_);
   }
   stream_.sent(bytes, step_);
   return true;
@@ -317,9 +328,19 @@ void case_run::process(const ref::reply& r) {
     return;
   }
   const auto& j = *judged;
+  if (r.klass() == 5) ++refusals_;
+  if (unpermitted_pipelining_.count(j.slot.tag) && r.klass() == 5) {
+    // The case pipelined without PIPELINING (4.3.1); refusing those commands is fair.
+    log_.note(j.slot.describe() + " refused (" + first_line(r) +
+              "): the case sent it pipelined although PIPELINING was not offered (RFC 5321 4.3.1)");
+    return;
+  }
   if (j.slot.what == ref::reply_slot::kind::end_of_data) {
     last_anomalies_ = j.slot.anomalies;
     if (r.klass() == 2) ++accepted_;
+  } else if (j.slot.v == ref::verb::bdat && r.klass() == 2) {
+    // RFC 3030 2: the 250 to BDAT ... LAST accepts the message.
+    if (auto c = ref::parse_command(j.slot.line); c && c->last) ++accepted_;
   }
   if (j.slot.tag == k_probe_tag) {
     // The sync probe is an unknown verb: its reply is 5yz (4.3.2: 500). Anything
@@ -388,6 +409,19 @@ bool case_run::await_replies(milliseconds timeout) {
       if (want && want->close) {
         // The scenario allows closing here (e.g. RFC 5321 7.8 defences).
         log_.note("the server closed the connection instead of answering " + what + ", which this case allows");
+        stream_.on_close();
+        closed_ = true;
+        stop_ = true;
+        return false;
+      }
+      if (unpermitted_pipelining_.count(front.tag) || refusals_ >= 2) {
+        // 7.8: a server may defend itself and close after refusing (two or more 5yz
+        // here), or when the client pipelined without PIPELINING (4.3.1).
+        add(ref::level::may, {5321, "7.8"},
+            "the server closed the connection without answering " + what +
+                (refusals_ >= 2 ? ", after refusing earlier commands" : ", after the case pipelined without PIPELINING") +
+                " (RFC 5321 7.8 lets a server defend itself this way)",
+            "a reply", "connection closed");
         stream_.on_close();
         closed_ = true;
         stop_ = true;
@@ -626,6 +660,13 @@ void case_run::run_checks() {
         std::to_string(accepted_), true);
   }
   if (k.delivered_contains.empty() && k.delivered_lacks.empty()) return;
+  if (accepted_ == 0) {
+    // The server refused the message (which the model already judged): there is no
+    // delivered copy whose content could be checked.
+    if (!k.delivered_contains.empty() && findings_.empty())
+      inconclusive("the server refused the message, so what it would deliver could not be checked");
+    return;
+  }
   if (!s_.probe) {
     if (findings_.empty()) inconclusive("needs a delivery probe (the embedded server, or --maildir) to read the message");
     return;

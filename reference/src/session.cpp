@@ -474,6 +474,10 @@ expectation session::expect_command(const session_state& s, const command& c) co
       return make({211, 214, 502, 504}, before_hello(s, level::must), k_sequences,
                   "HELP: 211/214, or 502/504 (RFC 5321 4.3.2)", class_bit(4));
     case verb::noop:
+      if (s.where == phase::bdat || s.where == phase::bdat_failed)
+        // RFC 3030 2: a chunking transaction continues only with BDAT (or RSET); after
+        // a failed one "A RSET command MUST be issued ... before additional commands".
+        return make({250, 503}, level::should, {3030, "2"}, "NOOP inside a BDAT transaction: 250, or 503 until RSET");
       // 4.1.1.9: NOOP "specifies no action other than that the receiver send a 250 OK".
       return make({250}, before_hello(s, level::must), {5321, "4.1.1.9"}, "NOOP: 250 (RFC 5321 4.1.1.9)");
     case verb::quit:
