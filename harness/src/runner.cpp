@@ -146,6 +146,7 @@ class case_run {
   bool await_replies(milliseconds timeout);
   void drain(milliseconds quiet);
   void sync_probe(bool after_tls);
+  bool follow_into_tls();
   bool run_step(const step& st);
   void run_checks();
   void finish_session();
@@ -194,6 +195,7 @@ class case_run {
   std::vector<ref::data_anomaly_record> last_anomalies_;
   std::set<int> unpermitted_pipelining_;  // steps that pipelined without PIPELINING
   int refusals_ = 0;                      // 5yz replies so far (RFC 5321 7.8 defences)
+  int last_code_ = 0;                     // the last reply that answered something
 };
 
 bool case_run::write(std::string_view bytes) {
@@ -328,6 +330,7 @@ void case_run::process(const ref::reply& r) {
     return;
   }
   const auto& j = *judged;
+  last_code_ = r.code;
   if (r.klass() == 5) ++refusals_;
   if (unpermitted_pipelining_.count(j.slot.tag) && r.klass() == 5) {
     // The case pipelined without PIPELINING (4.3.1); refusing those commands is fair.
@@ -414,12 +417,22 @@ bool case_run::await_replies(milliseconds timeout) {
         stop_ = true;
         return false;
       }
-      if (unpermitted_pipelining_.count(front.tag) || refusals_ >= 2) {
+      if (stream_.model().state().where == ref::phase::closed) {
+        // It said 221 or 421 first: the rest of what was pipelined cannot be answered.
+        log_.note("the server closed after " + std::to_string(last_code_) + "; " + what + " was not answered");
+        closed_ = true;
+        stop_ = true;
+        return false;
+      }
+      if (unpermitted_pipelining_.count(front.tag) || refusals_ >= 2 || last_code_ == 521) {
         // 7.8: a server may defend itself and close after refusing (two or more 5yz
-        // here), or when the client pipelined without PIPELINING (4.3.1).
+        // here), or when the client pipelined without PIPELINING (4.3.1); 521
+        // (RFC 7504 3) announces a server that does not accept mail and closes.
         add(ref::level::may, {5321, "7.8"},
             "the server closed the connection without answering " + what +
-                (refusals_ >= 2 ? ", after refusing earlier commands" : ", after the case pipelined without PIPELINING") +
+                (last_code_ == 521         ? ", after 521 (RFC 7504)"
+                 : refusals_ >= 2          ? ", after refusing earlier commands"
+                                           : ", after the case pipelined without PIPELINING") +
                 " (RFC 5321 7.8 lets a server defend itself this way)",
             "a reply", "connection closed");
         stream_.on_close();
@@ -477,6 +490,23 @@ void case_run::sync_probe(bool after_tls) {
   }
   drain(s_.settle);
   step_ = step;
+}
+
+/// A server that answered 220 to a STARTTLS the case sent some other way (with a
+/// parameter, in a batch, as raw octets) now expects the TLS handshake: follow it,
+/// so the case's next command is not plaintext lost in a handshake (RFC 3207 4).
+bool case_run::follow_into_tls() {
+  if (closed_ || stream_.model().state().where != ref::phase::tls_handshake) return true;
+  log_.note("the server answered 220 to STARTTLS: starting TLS to follow it");
+  if (!handshake()) {
+    add(c_.level, {3207, "4"}, "the server answered 220 to STARTTLS but the TLS handshake failed: " + error_,
+        "TLS handshake", error_);
+    error_.clear();
+    stop_ = true;
+    return false;
+  }
+  tls_used_ = tls_mode::starttls;
+  return true;
 }
 
 void case_run::drain(milliseconds quiet) {
@@ -801,6 +831,7 @@ case_result case_run::run() {
         }
         step_ = static_cast<int>(i);
         if (!run_step(c_.steps[i])) break;
+        if (!follow_into_tls()) break;
       }
       step_ = -1;
       if (!closed_ && error_.empty() && !stop_) sync_probe(false);

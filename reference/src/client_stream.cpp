@@ -76,6 +76,10 @@ void client_stream::push_line(std::string_view line, bool too_long, std::size_t 
     slot.what = reply_slot::kind::invalid_line;
     slot.error = parsed.error();
     slot.v = verb_from_string(line.substr(0, std::min<std::size_t>(line.find(' '), line.size())));
+    // A lenient server may still act on it ("STARTTLS NOW" answered 220): until
+    // the reply says, the octets after it cannot be read.
+    if (slot.v == verb::data || slot.v == verb::starttls || slot.v == verb::auth || slot.v == verb::quit)
+      blocked_ = true;
     slots_.push_back(std::move(slot));
     return;
   }
