@@ -66,6 +66,9 @@ sendmail_install() {
     echo "postmaster: lab-postmaster"
     echo "MAILER-DAEMON: postmaster"
   } >"$dir/etc/aliases"
+  # Debian's helpfile, where the generated sendmail.cf looks for it (HelpFile):
+  # without it Sendmail advertises HELP and answers it 502.
+  cp "$root/etc/mail/helpfile" "$dir/etc/helpfile"
   lab_render "$LAB_CI_DIR/sendmail.mc.in" "$dir/etc/sendmail.mc" "ROOT=$root" "DIR=$dir" "DOMAIN=$LAB_DOMAIN"
   (cd "$dir/cf/m4" && "$root/usr/bin/m4" "$dir/etc/sendmail.mc") >"$dir/etc/sendmail.cf.tmp"
   # Ruleset Relay_ok: drop the rules that let a loopback client relay (its address

@@ -424,13 +424,17 @@ bool case_run::await_replies(milliseconds timeout) {
         stop_ = true;
         return false;
       }
-      if (unpermitted_pipelining_.count(front.tag) || refusals_ >= 2 || last_code_ == 521) {
+      // Refusing mail data that held bare CR/LF or an end-of-data look-alike and then
+      // hanging up is the smuggling defence several servers use.
+      const bool refused_suspicious_data = (last_code_ / 100 == 4 || last_code_ / 100 == 5) && !last_anomalies_.empty();
+      if (unpermitted_pipelining_.count(front.tag) || refusals_ >= 2 || last_code_ == 521 || refused_suspicious_data) {
         // 7.8: a server may defend itself and close after refusing (two or more 5yz
         // here), or when the client pipelined without PIPELINING (4.3.1); 521
         // (RFC 7504 3) announces a server that does not accept mail and closes.
         add(ref::level::may, {5321, "7.8"},
             "the server closed the connection without answering " + what +
                 (last_code_ == 521         ? ", after 521 (RFC 7504)"
+                 : refused_suspicious_data ? ", after refusing mail data that held bare line ends"
                  : refusals_ >= 2          ? ", after refusing earlier commands"
                                            : ", after the case pipelined without PIPELINING") +
                 " (RFC 5321 7.8 lets a server defend itself this way)",
