@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "smtpspec/harness/client_runner.hpp"
 #include "smtpspec/harness/runner.hpp"
 
 namespace smtpspec::cli {
@@ -14,6 +15,9 @@ enum exit_code : int { ok = 0, failed = 1, usage = 2, unreachable = 3 };
 
 /// Which cases to run or list.
 struct selection {
+  /// Which suites: server cases (smtpspec tests a server), client cases, or both (list).
+  enum class role : std::uint8_t { server, client, any };
+  role which = role::server;
   std::vector<std::string> suites;  ///< names (prefixes), files or directories; empty: all built-in
   std::vector<std::string> cases;   ///< globs on case ids
   std::vector<std::string> skips;   ///< globs on case ids
@@ -63,6 +67,16 @@ struct merge_command {
   std::string html = "matrix.html";
 };
 
+struct client_command {
+  std::string listen = "127.0.0.1:2525";
+  std::string exec, exec_starttls, exec_auth;
+  selection select;
+  harness::client_run_settings settings;
+  double case_timeout = 30, idle_timeout = 10;
+  std::string json, html, junit, output, baseline, work_dir;
+  bool verbose = false, quiet = false;
+};
+
 struct list_command {
   selection select;
   bool json = false;
@@ -74,6 +88,9 @@ int run_list(const list_command& cmd);
 int run_report(const report_command& cmd);
 int run_relay_command(const relay_command& cmd);
 int run_merge(const merge_command& cmd);
+int run_client(client_command& cmd);
+/// Shared by `server` and `client`: one case's verdict line (and findings).
+void print_case(const harness::case_result& r, bool verbose);
 
 /// The directory of the built-in scenarios: $SMTPSPEC_SCENARIOS, else the source tree's.
 std::string builtin_scenarios();

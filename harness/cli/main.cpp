@@ -143,10 +143,49 @@ int main(int argc, char** argv) {
   m->add_option("--html", merge.html, "Where to write the matrix")->capture_default_str();
   r->require_subcommand(0, 1);
 
+  client_command client;
+  auto* c = app.add_subcommand(
+      "client",
+      "Test an SMTP client: smtpspec plays the server, one scripted way per case, and judges every octet the "
+      "client sends. Example:\n  smtpspec client --exec 'curl -sS smtp://{host}:{port} --mail-from {from} "
+      "--mail-rcpt {to} --mail-rcpt {to2} --upload-file {msgfile}' -o out/curl");
+  c->add_option("--listen", client.listen, "HOST:PORT where smtpspec listens for the client (port 0: any free one)")
+      ->capture_default_str();
+  c->add_option("--exec", client.exec,
+                "Start the client under test for each case (sh -c). Placeholders, shell-quoted: {host} {port} {from} "
+                "{to} {to2} {msgfile} {user} {password} {cafile} {nonce}. It must submit {msgfile} from {from} to "
+                "{to} and {to2}. Without any --exec, smtpspec waits for a client started by hand for each case");
+  c->add_option("--exec-starttls", client.exec_starttls,
+                "The same client configured to require STARTTLS (for the 'starttls' cases; else they SKIP)");
+  c->add_option("--exec-auth", client.exec_auth,
+                "The same client configured to authenticate with {user}/{password} (for the 'auth' cases)");
+  add_selection(*c, client.select);
+  c->add_flag("-S,--strict", client.settings.strict, "SHOULD-level findings fail the case (WARN becomes FAIL)");
+  c->add_option("--case-timeout", client.case_timeout, "Seconds a case may take (the client must connect and finish)")
+      ->capture_default_str();
+  c->add_option("--idle-timeout", client.idle_timeout, "Seconds of client silence before the case gives up on it")
+      ->capture_default_str();
+  c->add_option("--from", client.settings.from, "Sender mailbox given to the client ({from})")->capture_default_str();
+  c->add_option("--to", client.settings.to, "First recipient ({to})")->capture_default_str();
+  c->add_option("--to2", client.settings.to2, "Second recipient ({to2})")->capture_default_str();
+  c->add_option("--auth-user", client.settings.user, "AUTH user ({user})")->capture_default_str();
+  c->add_option("--auth-password", client.settings.password, "AUTH password ({password})")->capture_default_str();
+  c->add_option("--work-dir", client.work_dir, "Where message files, the certificate and client output go");
+  c->add_option("--json", client.json, "Write the complete result as JSON");
+  c->add_option("--html", client.html, "Write a self-contained HTML report");
+  c->add_option("--junit", client.junit, "Write JUnit XML");
+  c->add_option("-o,--output", client.output, "Write report.json, report.html and report.junit.xml into this directory");
+  c->add_option("--baseline", client.baseline, "An earlier JSON report: the exit code counts only what got worse")
+      ->check(CLI::ExistingFile);
+  c->add_flag("-v,--verbose", client.verbose, "Print every case's verdict and findings");
+  c->add_flag("-q,--quiet", client.quiet, "Print only the summary line");
+
   list_command list;
   auto* l = app.add_subcommand("list", "List the cases with their RFC section and requirement level");
   add_selection(*l, list.select);
   l->add_flag("--json", list.json, "Print as JSON");
+  bool list_client = false;
+  l->add_flag("--client", list_client, "List the client cases (smtpspec client) instead of the server cases");
 
   try {
     app.parse(argc, argv);
@@ -163,9 +202,13 @@ int main(int argc, char** argv) {
   try {
     if (*s) return run_server(server);
     if (*v) return run_serve(serve);
-    if (*l) return run_list(list);
+    if (*l) {
+      if (list_client) list.select.which = selection::role::client;
+      return run_list(list);
+    }
     if (*m) return run_merge(merge);
     if (*y) return run_relay_command(relay);
+    if (*c) return run_client(client);
     if (*r) {
       if (report.input.empty()) {
         std::cerr << "smtpspec report: give a JSON report, or 'merge' followed by several\n";

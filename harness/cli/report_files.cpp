@@ -1,6 +1,10 @@
 // Writing a run's reports; see report_files.hpp.
 #include "report_files.hpp"
 
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -10,6 +14,17 @@
 #include "smtpspec/reports/junit_report.hpp"
 
 namespace smtpspec::cli {
+
+std::string iso_now() {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::ostringstream out;
+  out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
+  return out.str();
+}
+
+std::chrono::milliseconds seconds_to_ms(double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000.0)); }
 
 void report_files::in_directory(const std::string& dir) {
   const std::filesystem::path d(dir);

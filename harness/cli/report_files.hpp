@@ -1,6 +1,7 @@
 // Writing a run's reports (JSON, HTML, JUnit) to files, for `server` and `report`.
 #pragma once
 
+#include <chrono>
 #include <ostream>
 #include <string>
 
@@ -8,6 +9,11 @@
 #include "smtpspec/reports/baseline.hpp"
 
 namespace smtpspec::cli {
+
+/// The current time as ISO 8601 UTC ("2026-11-23T10:00:00Z").
+std::string iso_now();
+/// Seconds (a command-line value) as milliseconds.
+std::chrono::milliseconds seconds_to_ms(double s);
 
 struct report_files {
   std::string json, html, junit;

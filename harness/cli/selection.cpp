@@ -44,6 +44,9 @@ bool load_selection(const selection& sel, loaded_cases& out) {
   for (const auto& suite : out.loaded.suites) {
     // The format's examples repeat checks of the real suites; run them only on request.
     if (builtin_default && suite.name == "examples") continue;
+    if ((sel.which == selection::role::server && suite.client_role) ||
+        (sel.which == selection::role::client && !suite.client_role))
+      continue;
     if (!names.empty() &&
         std::none_of(names.begin(), names.end(), [&](const std::string& n) { return suite_matches(n, suite.name); }))
       continue;

@@ -26,16 +26,6 @@ namespace {
 
 using namespace std::chrono;
 
-std::string iso_now() {
-  auto t = system_clock::to_time_t(system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::ostringstream out;
-  out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
-  return out.str();
-}
-
-milliseconds seconds_to_ms(double s) { return milliseconds(static_cast<long long>(s * 1000.0)); }
 
 class embedded_probe final : public harness::delivery_probe {
  public:
@@ -57,6 +47,8 @@ std::string safe_file_name(const std::string& id) {
   return out;
 }
 
+}  // namespace
+
 void print_case(const harness::case_result& r, bool verbose) {
   std::cout << std::left << std::setw(5) << harness::to_string(r.outcome) << " " << r.id << "\n";
   if (r.outcome == harness::verdict::pass && !verbose) return;
@@ -66,8 +58,6 @@ void print_case(const harness::case_result& r, bool verbose) {
       std::cout << "      - [" << reference::to_string(f.strength) << " " << f.cite.to_string() << "] "
                 << harness::visible(f.text).substr(0, 300) << "\n";
 }
-
-}  // namespace
 
 void print_baseline(const reports::baseline_diff& d, std::ostream& out) {
   out << "baseline (" << d.baseline_started_at << ", " << d.baseline_target << "): " << d.worse.size()

@@ -4,7 +4,10 @@
 // ever outlives the call that started it and no wait is unbounded.
 #include "smtpspec/harness/connection.hpp"
 
+#include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
@@ -164,9 +167,13 @@ std::string_view to_string(io_status s) noexcept {
 // --- connection::impl ------------------------------------------------------------
 
 struct connection::impl {
-  explicit impl(transcript& t) : log(t) {}
+  impl(transcript& t, local_role r) : log(t), role(r) {}
 
   transcript& log;
+  local_role role;
+  /// Octets smtpspec wrote / octets the peer sent, on the transcript's sides.
+  void sent(std::string_view b) { role == local_role::client ? log.client(b) : log.server(b); }
+  void received(std::string_view b) { role == local_role::client ? log.server(b) : log.client(b); }
   // Declared before the io_context: buffers used by operations must outlive
   // any handler the io_context might still hold when it is destroyed.
   std::string read_buf;
@@ -361,7 +368,7 @@ void connection::impl::send_close_notify() {
 
 // --- connection ------------------------------------------------------------------
 
-connection::connection(transcript& log) : impl_(std::make_unique<impl>(log)) {}
+connection::connection(transcript& log, local_role role) : impl_(std::make_unique<impl>(log, role)) {}
 
 connection::~connection() {
   // No I/O and no transcript entry here: the transcript may already be gone.
@@ -435,6 +442,48 @@ io_result connection::start_tls(const client_tls_options& opt, const std::string
   return {};
 }
 
+io_result connection::adopt(int native_socket, const std::string& peer) {
+  auto& d = *impl_;
+  if (d.sock.is_open()) close();
+  d.end_logged = false;
+  error_code ec;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  const bool v6 = ::getsockname(native_socket, reinterpret_cast<sockaddr*>(&addr), &len) == 0 && addr.ss_family == AF_INET6;
+  d.sock.assign(v6 ? tcp::v6() : tcp::v4(), native_socket, ec);
+  if (ec) {
+    ::close(native_socket);
+    return classify(ec, "accept");
+  }
+  d.sock.set_option(tcp::no_delay(true), ec);
+  d.log.note("connection from " + peer);
+  return {};
+}
+
+io_result connection::accept_tls(ssl::context& ctx, std::chrono::milliseconds timeout) {
+  auto& d = *impl_;
+  if (!d.sock.is_open()) return {io_status::closed, 0, "TLS handshake: not connected"};
+  if (d.tls) return {io_status::tls_failed, 0, "TLS handshake: TLS is already active"};
+  const auto deadline = clock_type::now() + timeout;
+  d.tls = std::make_unique<ssl::stream<tcp::socket&>>(d.sock, ctx);
+  auto st = std::make_shared<op_state>();
+  d.tls->async_handshake(ssl::stream_base::server, [st](const error_code& ec) {
+    st->done = true;
+    st->ec = ec;
+  });
+  bool cut = d.wait(*st, deadline);
+  if (cut || st->ec) {
+    const bool gone = st->ec == net::error::eof || st->ec == ssl::error::stream_truncated;
+    io_result r = cut ? io_result{io_status::timeout, 0, "TLS handshake: no completion within " + ms_text(timeout)}
+                      : io_result{gone ? io_status::closed : io_status::tls_failed, 0, d.handshake_failure(st->ec)};
+    d.log.note(r.detail);
+    d.tls.reset();
+    return r;
+  }
+  d.log.tls_started(tls_description());
+  return {};
+}
+
 io_result connection::write(std::string_view bytes, std::chrono::milliseconds timeout) {
   auto& d = *impl_;
   if (!d.sock.is_open()) return {io_status::closed, 0, "write: not connected"};
@@ -444,7 +493,7 @@ io_result connection::write(std::string_view bytes, std::chrono::milliseconds ti
   if (d.tls) net::async_write(*d.tls, net::buffer(bytes.data(), bytes.size()), on_done(st));
   else net::async_write(d.sock, net::buffer(bytes.data(), bytes.size()), on_done(st));
   bool cut = d.wait(*st, deadline);
-  if (st->n > 0) d.log.client(bytes.substr(0, st->n));
+  if (st->n > 0) d.sent(bytes.substr(0, st->n));
   if (cut)
     return d.timed_out("write (" + std::to_string(st->n) + " of " + std::to_string(bytes.size()) + " octets sent)",
                        timeout, st->n);
@@ -467,7 +516,7 @@ io_result connection::read_some(std::string& out, std::size_t max, std::chrono::
   if (n > 0) {
     std::string_view got(d.read_buf.data(), n);
     out.append(got);
-    d.log.server(got);
+    d.received(got);
   }
   if (n > 0) return {io_status::ok, n, {}};
   if (cut) return d.timed_out("read", timeout, 0);
@@ -503,6 +552,7 @@ std::string connection::tls_description() const {
   SSL* s = impl_->tls->native_handle();
   std::string out = SSL_get_version(s);
   if (const SSL_CIPHER* c = SSL_get_current_cipher(s)) out += std::string(" ") + SSL_CIPHER_get_name(c);
+  if (impl_->role == local_role::server) return out;  // the client under test shows no certificate
   out += "; " + peer_subject(s);
   long verify = SSL_get_verify_result(s);
   if (verify == X509_V_OK && SSL_get0_peer_certificate(s)) out += "; verified";

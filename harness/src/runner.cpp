@@ -60,6 +60,8 @@ std::string domain_of(const std::string& mailbox) {
   return at == std::string::npos ? std::string("example.test") : mailbox.substr(at + 1);
 }
 
+}  // namespace
+
 std::string make_nonce() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char k_hex[] = "0123456789abcdef";
@@ -71,6 +73,8 @@ std::string make_nonce() {
   }
   return out;
 }
+
+namespace {
 
 rfc_ref to_ref(const ref::citation& c) { return {c.rfc, std::string(c.section)}; }
 
@@ -764,36 +768,7 @@ case_result case_run::make_result() {
   out.transcript = log_.events();
   out.transcript_truncated = log_.truncated();
 
-  int worst = -1;  // 0 may, 1 should, 2 must
-  const case_finding* top = nullptr;
-  for (const auto& f : findings_) {
-    int w = f.strength == ref::level::must ? 2 : f.strength == ref::level::should ? 1 : 0;
-    if (w > worst) {
-      worst = w;
-      top = &f;
-    }
-  }
-  if (!error_.empty()) {
-    out.outcome = verdict::error;
-    out.reason = error_;
-  } else if (worst == 2) {
-    out.outcome = verdict::fail;
-  } else if (worst == 1) {
-    out.outcome = s_.strict ? verdict::fail : verdict::warn;
-  } else if (!skip_reason_.empty()) {
-    out.outcome = verdict::skip;
-    out.reason = skip_reason_;
-  } else {
-    out.outcome = verdict::pass;
-  }
-  if (top && out.reason.empty()) {
-    out.reason = top->text;
-    const std::string cite = top->cite.to_string();
-    if (out.reason.find(cite) == std::string::npos)
-      out.reason += " [" + std::string(ref::to_string(top->strength)) + ", " + cite + "]";
-    else
-      out.reason += " [" + std::string(ref::to_string(top->strength)) + "]";
-  }
+  decide_verdict(out, s_.strict, error_, skip_reason_);
   return out;
 }
 

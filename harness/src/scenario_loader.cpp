@@ -59,7 +59,17 @@ constexpr std::array k_variables{"client"sv, "from"sv, "to"sv,       "domain"sv,
                                  "nonce"sv,  "user"sv, "password"sv, "auth_plain"sv, "user64"sv, "password64"sv};
 
 constexpr std::array k_root_keys{"suite"sv, "case"sv};
-constexpr std::array k_suite_keys{"name"sv, "title"sv};
+constexpr std::array k_suite_keys{"name"sv, "title"sv, "role"sv};
+constexpr std::array k_client_case_keys{"id"sv,      "title"sv,  "requirement"sv, "rfc"sv,   "level"sv, "tags"sv,
+                                        "timeout"sv, "client"sv, "message"sv,     "server"sv, "check"sv};
+constexpr std::array k_server_keys{"greeting"sv,    "greeting_delay"sv, "replies"sv,  "extensions"sv,
+                                   "tls_extensions"sv, "auth_in_plaintext"sv, "max_size"sv, "delivery"sv};
+constexpr std::array k_reply_keys{"to"sv, "nth"sv, "reply"sv, "delay"sv, "close"sv};
+constexpr std::array k_client_check_keys{"message_equals_submitted"sv, "messages"sv, "must_send"sv,
+                                         "must_not_send"sv, "plaintext_forbidden"sv, "first_after_tls"sv};
+constexpr std::array k_reply_targets{"GREETING"sv, "END-OF-DATA"sv, "EHLO"sv, "HELO"sv, "MAIL"sv,     "RCPT"sv,
+                                     "DATA"sv,     "BDAT"sv,        "RSET"sv, "VRFY"sv, "EXPN"sv,     "HELP"sv,
+                                     "NOOP"sv,     "QUIT"sv,        "STARTTLS"sv, "AUTH"sv, "UNKNOWN"sv};
 constexpr std::array k_case_keys{"id"sv,    "title"sv, "requirement"sv, "rfc"sv,   "level"sv, "tags"sv,
                                  "needs"sv, "tls"sv,   "timeout"sv,     "steps"sv, "step"sv,  "check"sv};
 constexpr std::array k_actions{"send"sv,     "batch"sv, "raw"sv,  "raw_hex"sv,      "data"sv, "bdat"sv,
@@ -1196,6 +1206,170 @@ void parse_case_optional(reporter& r, const toml::table& t, scenario_case& c) {
   if (const auto* n = t.get("check")) c.checks = parse_checks(r, *n);
 }
 
+// ---------------------------------------------------------------------------
+// Client cases ([suite] role = "client"): smtpspec plays the server
+
+bool is_reply_target(std::string_view s) {
+  return std::find(k_reply_targets.begin(), k_reply_targets.end(), s) != k_reply_targets.end();
+}
+
+/// Reply lines: a string (lines separated by LF) or an array of lines; each line
+/// is sent with CRLF. A line must start with a reply code so that the strict
+/// server can follow it, except lines after the first reply (injected octets).
+std::optional<std::string> reply_wire(reporter& r, const toml::node& n, std::string_view key) {
+  std::vector<std::string> lines;
+  if (const auto* a = n.as_array()) {
+    for (const toml::node& e : *a)
+      if (auto s = string_of(r, e, key)) lines.push_back(std::move(*s));
+  } else if (auto s = string_of(r, n, key)) {
+    for (std::size_t pos = 0;;) {
+      auto nl = s->find('\n', pos);
+      lines.push_back(s->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+      if (nl == std::string::npos) break;
+      pos = nl + 1;
+    }
+  }
+  if (lines.empty() || lines[0].size() < 3 || lines[0][0] < '2' || lines[0][0] > '5' || !is_digit(lines[0][1]) ||
+      !is_digit(lines[0][2])) {
+    r.error(n, key_name(key) + " must start with a reply code from 200 to 599, e.g. \"550 5.1.1 No such user\"");
+    return std::nullopt;
+  }
+  std::string wire;
+  for (auto& l : lines) {
+    if (l.find('\r') != std::string::npos) {
+      r.error(n, key_name(key) + " lines must not hold CR (CRLF is appended to each line)");
+      return std::nullopt;
+    }
+    wire += l + "\r\n";
+  }
+  return wire;
+}
+
+void parse_scripted_reply(reporter& r, const toml::node& n, server_script& out) {
+  const auto* t = n.as_table();
+  if (t == nullptr) {
+    r.error(n, "each of 'replies' must be a table, e.g. { to = \"RCPT\", nth = 2, reply = \"550 5.1.1 No such user\" }");
+    return;
+  }
+  check_keys(r, *t, k_reply_keys, "a scripted reply");
+  reference::scripted_reply s;
+  if (const auto* to = require(r, *t, "to", "a scripted reply")) {
+    auto v = string_of(r, *to, "to");
+    if (v && !is_reply_target(upper(*v)))
+      r.error(*to, "'to' must be one of " + join(k_reply_targets));
+    else if (v)
+      s.on = upper(*v);
+  }
+  if (const auto* v = t->get("nth")) s.nth = static_cast<unsigned>(integer_of(r, *v, "nth", 1, 1000, "from 1 to 1000").value_or(1));
+  if (const auto* v = require(r, *t, "reply", "a scripted reply")) s.wire = reply_wire(r, *v, "reply").value_or("");
+  if (const auto* v = t->get("delay"))
+    s.delay_ms = static_cast<std::uint32_t>(duration_of(r, *v, "delay").value_or(std::chrono::milliseconds(0)).count());
+  if (const auto* v = t->get("close")) s.close = bool_of(r, *v, "close").value_or(false);
+  out.replies.push_back(std::move(s));
+}
+
+server_script parse_server_script(reporter& r, const toml::node& n) {
+  server_script out;
+  const auto* t = n.as_table();
+  if (t == nullptr) {
+    r.error(n, "'server' must be a table, e.g. server = { extensions = [\"PIPELINING\"] }");
+    return out;
+  }
+  check_keys(r, *t, k_server_keys, "server");
+  if (const auto* v = t->get("greeting")) {
+    reference::scripted_reply g;
+    g.on = "GREETING";
+    g.wire = reply_wire(r, *v, "greeting").value_or("");
+    g.close = !g.wire.empty() && g.wire.compare(0, 3, "421") == 0;
+    out.replies.push_back(std::move(g));
+  }
+  if (const auto* v = t->get("greeting_delay")) out.greeting_delay = duration_of(r, *v, "greeting_delay").value_or(std::chrono::milliseconds(0));
+  if (const auto* v = t->get("replies")) {
+    if (const auto* a = array_of(r, *v, "replies", "a non-empty array of tables"))
+      for (const toml::node& e : *a) parse_scripted_reply(r, e, out);
+  }
+  auto keywords = [&](std::string_view key) -> std::optional<std::vector<std::string>> {
+    const auto* v = t->get(key);
+    if (v == nullptr) return std::nullopt;
+    return word_list(r, *v, key, [](std::string_view k) { return !k.empty() && k.find_first_of("\r\n") == std::string_view::npos; },
+                     "EHLO keyword lines such as \"SIZE 1000\"");
+  };
+  out.keywords = keywords("extensions");
+  out.tls_keywords = keywords("tls_extensions");
+  if (const auto* v = t->get("auth_in_plaintext")) out.auth_in_plaintext = bool_of(r, *v, "auth_in_plaintext").value_or(false);
+  if (const auto* v = t->get("max_size"))
+    out.max_size = static_cast<std::uint64_t>(integer_of(r, *v, "max_size", 1, std::int64_t{1} << 40, "a size in octets").value_or(1000000));
+  if (const auto* v = t->get("delivery")) {
+    auto d = string_of(r, *v, "delivery");
+    if (d == "whole") out.delivery = server_script::pacing::whole;
+    else if (d == "lines") out.delivery = server_script::pacing::lines;
+    else if (d == "bytewise") out.delivery = server_script::pacing::bytewise;
+    else if (d) r.error(*v, "'delivery' must be \"whole\", \"lines\" or \"bytewise\"");
+  }
+  return out;
+}
+
+client_checks parse_client_checks(reporter& r, const toml::node& n) {
+  client_checks out;
+  const auto* t = n.as_table();
+  if (t == nullptr) {
+    r.error(n, "'check' must be a table, e.g. check = { must_send = [\"QUIT\"] }");
+    return out;
+  }
+  check_keys(r, *t, k_client_check_keys, "check");
+  auto verbs = [&](std::string_view key) {
+    std::vector<std::string> v;
+    if (const auto* e = t->get(key))
+      for (auto& w : word_list(r, *e, key, [](std::string_view s) { return is_reply_target(upper(s)); }, "SMTP verbs such as \"DATA\""))
+        v.push_back(upper(w));
+    return v;
+  };
+  if (const auto* v = t->get("message_equals_submitted"))
+    out.message_equals_submitted = bool_of(r, *v, "message_equals_submitted").value_or(false);
+  if (const auto* v = t->get("messages"))
+    out.messages = static_cast<int>(integer_of(r, *v, "messages", 0, 1000, "from 0 to 1000").value_or(0));
+  out.must_send = verbs("must_send");
+  out.must_not_send = verbs("must_not_send");
+  out.plaintext_forbidden = verbs("plaintext_forbidden");
+  if (const auto* v = t->get("first_after_tls")) {
+    auto w = string_of(r, *v, "first_after_tls");
+    if (w && is_reply_target(upper(*w))) out.first_after_tls = upper(*w);
+    else if (w) r.error(*v, "'first_after_tls' must be an SMTP verb such as \"EHLO\"");
+  }
+  return out;
+}
+
+constexpr std::string_view k_default_message =
+    "From: <{from}>\r\nTo: <{to}>\r\nSubject: smtpspec client test {nonce}\r\nMessage-ID: <{nonce}@client.smtpspec.test>\r\n"
+    "\r\nThis message was submitted by the client under test.\r\n";
+
+scenario_case parse_client_case(reporter& r, const toml::table& t, id_registry& ids) {
+  scenario_case c;
+  c.where = r.at(t);
+  check_keys(r, t, k_client_case_keys, "case");
+  if (const auto* n = require(r, t, "id", "case")) parse_case_id(r, *n, ids, c);
+  if (const auto* n = require(r, t, "title", "case")) c.title = non_empty_string(r, *n, "title").value_or("");
+  if (const auto* n = require(r, t, "requirement", "case")) c.requirement = non_empty_string(r, *n, "requirement").value_or("");
+  if (const auto* n = require(r, t, "rfc", "case")) c.rfc = parse_rfc(r, *n);
+  if (const auto* n = require(r, t, "level", "case")) c.level = parse_level(r, *n).value_or(reference::level::must);
+  if (const auto* n = t.get("tags")) c.tags = word_list(r, *n, "tags", is_name, "strings matching [a-z0-9._-]+");
+  if (const auto* n = t.get("timeout")) c.timeout = duration_of(r, *n, "timeout");
+  client_part part;
+  if (const auto* n = t.get("client")) {
+    auto p = string_of(r, *n, "client");
+    if (p == "plain") part.profile = client_profile::plain;
+    else if (p == "starttls") part.profile = client_profile::starttls;
+    else if (p == "auth") part.profile = client_profile::auth;
+    else if (p) r.error(*n, "'client' must be \"plain\", \"starttls\" (a client that requires STARTTLS) or \"auth\" (one that authenticates)");
+  }
+  part.message = std::string(k_default_message);
+  if (const auto* n = t.get("message")) part.message = text_of(r, *n, "message").value_or(part.message);
+  if (const auto* n = t.get("server")) part.server = parse_server_script(r, *n);
+  if (const auto* n = t.get("check")) part.checks = parse_client_checks(r, *n);
+  c.client = std::move(part);
+  return c;
+}
+
 scenario_case parse_case(reporter& r, const toml::table& t, id_registry& ids) {
   scenario_case c;
   c.where = r.at(t);
@@ -1234,6 +1408,11 @@ void parse_suite_table(reporter& r, const toml::table& root, scenario_suite& sui
   if (const auto* title = require(r, *t, "title", "[suite]")) {
     suite.title = non_empty_string(r, *title, "title").value_or("");
   }
+  if (const auto* role = t->get("role")) {
+    auto s = string_of(r, *role, "role");
+    if (s == "client") suite.client_role = true;
+    else if (s && *s != "server") r.error(*role, "'role' must be \"server\" (smtpspec tests a server, the default) or \"client\"");
+  }
 }
 
 void parse_cases(reporter& r, const toml::table& root, id_registry& ids, scenario_suite& suite) {
@@ -1249,7 +1428,7 @@ void parse_cases(reporter& r, const toml::table& root, id_registry& ids, scenari
   }
   for (const toml::node& e : *a) {
     if (const auto* t = e.as_table()) {
-      suite.cases.push_back(parse_case(r, *t, ids));
+      suite.cases.push_back(suite.client_role ? parse_client_case(r, *t, ids) : parse_case(r, *t, ids));
       suite.cases.back().suite = suite.name;
     } else {
       r.error(e, "each case must be a table: write [[case]]");

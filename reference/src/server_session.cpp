@@ -32,6 +32,31 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
+/// Complete replies in `out` (final lines: "NNN" or "NNN text"), i.e. replies the
+/// client has not been sent yet when the I/O layer has not flushed them.
+std::size_t count_replies(std::string_view out) {
+  std::size_t n = 0;
+  for (std::size_t pos = 0; pos < out.size();) {
+    auto end = out.find("\r\n", pos);
+    if (end == std::string_view::npos) break;
+    auto line = out.substr(pos, end - pos);
+    if (line.size() == 3 || (line.size() > 3 && line[3] == ' ')) ++n;
+    pos = end + 2;
+  }
+  return n;
+}
+
+std::string shown_line(std::string_view line) {
+  std::string out;
+  for (char c : line.substr(0, 120)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) out += c;
+    else out += "\\x", out += "0123456789abcdef"[u >> 4], out += "0123456789abcdef"[u & 15];
+  }
+  if (line.size() > 120) out += "...";
+  return out;
+}
+
 /// RFC 4648 base64; std::nullopt if `in` is not canonical base64.
 std::optional<std::string> base64_decode(std::string_view in) {
   if (in.size() % 4 != 0) return std::nullopt;
@@ -112,11 +137,14 @@ server_session::server_session(server_config config)
       lines_(line_reader_options{has(config_.defects, defect::unbounded_command_line)
                                      ? std::numeric_limits<std::size_t>::max() / 2
                                      : max_command_line,
-                                 false}) {
+                                 config_.judge_client}) {
   data_decoder_options opt;
   if (has(config_.defects, defect::end_data_on_lf_dot_lf)) opt.also_end_on |= data_anomaly_bit(data_anomaly::lf_dot_lf);
   if (has(config_.defects, defect::end_data_on_any_bare_dot)) opt.also_end_on |= all_dot_sequences;
   opt.keep_stuffed_dot = has(config_.defects, defect::keep_stuffed_dot);
+  // Judging a client, a non-standard end-of-data ends the data (and is reported),
+  // so a client that sends <LF>.<LF> is judged rather than left waiting.
+  if (config_.judge_client) opt.also_end_on |= all_dot_sequences;
   decoder_ = data_decoder(opt);
   if (config_.implicit_tls) model_.on_tls_established();
 }
@@ -124,7 +152,37 @@ server_session::server_session(server_config config)
 void server_session::start() {
   if (started_) return;
   started_ = true;
-  send_lines(220, {config_.domain + " ESMTP smtpspec reference server"});
+  const std::size_t before = out_.size();
+  if (const auto* s = scripted("GREETING")) send_scripted(*s, before);
+  else send_lines(220, {config_.domain + " ESMTP smtpspec reference server"});
+  if (auto r = parse_reply(std::string_view(out_).substr(before))) {
+    model_.on_greeting(*r);
+    if (r->code == 421) closing_ = true;
+  }
+  if (!early_.empty() && !closing_) feed(std::exchange(early_, {}));
+}
+
+void server_session::note_client(level l, citation cite, std::string text) {
+  if (client_findings_.size() < 1000) client_findings_.push_back({l, cite, std::move(text)});
+}
+
+const scripted_reply* server_session::scripted(std::string_view on) {
+  if (config_.script.empty()) return nullptr;
+  auto it = std::find_if(occurrences_.begin(), occurrences_.end(), [&](const auto& o) { return iequals(o.first, on); });
+  if (it == occurrences_.end()) it = occurrences_.insert(occurrences_.end(), {std::string(on), 0u});
+  const unsigned seen = ++it->second;
+  for (const auto& s : config_.script)
+    if (iequals(s.on, on) && (s.nth == 0 || s.nth == seen)) return &s;
+  return nullptr;
+}
+
+void server_session::send_scripted(const scripted_reply& s, std::size_t at) {
+  out_.replace(at, out_.size() - at, s.wire);
+  if (s.delay_ms > 0 && !pause_) pause_ = pause{at, s.delay_ms};
+  if (s.close) {
+    closing_ = true;
+    model_.on_close();
+  }
 }
 
 void server_session::record(server_event::kind k, std::string detail) {
@@ -181,8 +239,12 @@ std::string server_session::advertised() const {
   // RFC 3207 4.2: never offer STARTTLS inside TLS.
   if (config_.tls_available && !s.tls) add("STARTTLS");
   // RFC 4954 4 leaves it to policy; sending credentials in clear is refused here.
-  if (s.tls) add("AUTH PLAIN LOGIN");
+  if (s.tls || config_.auth_in_plaintext) add("AUTH PLAIN LOGIN");
   if (config_.help) add("HELP");
+  if (const auto& scripted = s.tls ? config_.tls_keywords : config_.keywords) {
+    keywords.clear();
+    for (const auto& k : *scripted) add(k);
+  }
   return keywords;
 }
 
@@ -211,6 +273,14 @@ void server_session::send_invalid(verb v, const parse_error& e) {
 
 std::size_t server_session::feed(std::string_view bytes) {
   const std::size_t total = bytes.size();
+  if (!started_ && config_.judge_client) {
+    // 4.3.1: "The sender SHOULD wait for this greeting message before sending any
+    // commands." Held (bounded) and processed once the greeting is out.
+    if (early_.empty())
+      note_client(level::should, {5321, "4.3.1"}, "the client sent \"" + shown_line(bytes) + "\" before the 220 greeting");
+    early_.append(bytes.substr(0, std::min(bytes.size(), std::size_t{4096} - std::min<std::size_t>(early_.size(), 4096))));
+    return total;
+  }
   commands_this_feed_ = 0;
   std::string_view in = bytes;
   while (!in.empty() && !tls_wanted_ && !closing_) {
@@ -237,8 +307,15 @@ std::size_t server_session::feed(std::string_view bytes) {
       in.remove_prefix(r.consumed);
       if (r.end_of_data) {
         in_data_ = false;
-        for (const auto& a : decoder_.anomalies())
+        for (const auto& a : decoder_.anomalies()) {
           record(server_event::kind::data_anomaly, std::string(to_string(a.kind)) + " at " + std::to_string(a.offset));
+          if (config_.judge_client && client_findings_.size() < 50)
+            note_client(level::must, a.kind == data_anomaly::overlong_line ? citation{5321, "4.5.3.1.6"} : citation{5321, "2.3.8"},
+                        "the mail data holds " + std::string(to_string(a.kind)) + " at octet " + std::to_string(a.offset) +
+                            (a.kind == data_anomaly::overlong_line
+                                 ? ": a text line over 1000 octets"
+                                 : ": CR and LF MUST only be sent together, as CRLF, and only CRLF.CRLF ends the data (4.1.1.4)"));
+        }
         finish_message(false);
       }
       continue;
@@ -266,6 +343,13 @@ std::size_t server_session::feed(std::string_view bytes) {
       send_reply(500, "5.5.6", "Line too long");
       continue;
     }
+    if (config_.judge_client && (l.bare_lf || l.has_bare_cr || l.has_bare_lf))
+      // 2.3.8: "SMTP client implementations MUST NOT transmit these characters
+      // except when they are intended as line terminators and then MUST transmit
+      // them only as a <CRLF> sequence."
+      note_client(level::must, {5321, "2.3.8"},
+                  "the command line \"" + shown_line(l.text) + "\" " +
+                      (l.bare_lf ? "ends in a bare LF" : "holds a bare CR or LF") + ": lines MUST end in CRLF");
     process_line(l.text);
   }
   if (tls_wanted_ && !in.empty()) {
@@ -329,8 +413,15 @@ void server_session::process_line(std::string_view line) {
   opt.smtputf8 = config_.smtputf8 && (model_.state().smtputf8 || (line.size() > 4 && iequals(line.substr(0, 4), "MAIL") &&
                                                                    line.find(" SMTPUTF8") != std::string_view::npos));
   auto parsed = parse_command(line, opt);
+  // Mail data after a refused DATA is answered as the strict server would (500),
+  // and reported (3.3).
+  if (config_.judge_client) judge_line(line);
   if (!parsed) {
     verb v = verb_from_string(line.substr(0, std::min<std::size_t>(line.find(' '), line.size())));
+    if (config_.judge_client && v != verb::unknown && !data_refused_)
+      note_client(level::must, {5321, "4.1.2"},
+                  "malformed " + std::string(to_string(v)) + " command \"" + shown_line(line) +
+                      "\": " + std::string(describe(parsed.error().code)));
     record(server_event::kind::command, "invalid: " + std::string(to_string(parsed.error().code)));
     std::size_t before = out_.size();
     send_invalid(v, parsed.error());
@@ -340,6 +431,21 @@ void server_session::process_line(std::string_view line) {
   }
   record(server_event::kind::command, std::string(line.substr(0, 80)));
   process_command(*parsed);
+}
+
+void server_session::judge_line(std::string_view line) {
+  if (!data_refused_) return;
+  verb v = verb_from_string(line.substr(0, std::min<std::size_t>(line.find(' '), line.size())));
+  if (v != verb::unknown && line != ".") {
+    data_refused_ = false;
+    return;
+  }
+  // 3.3: "If one of those replies (or any other 5yz reply) is received, the client
+  // MUST NOT send the message data; more generally, message data MUST NOT be sent
+  // unless a 354 reply is received."
+  if (client_findings_.size() < 50)
+    note_client(level::must, {5321, "3.3"},
+                "\"" + shown_line(line) + "\" looks like mail data sent although DATA was not answered 354");
 }
 
 bool server_session::recipient_allowed(const command& c, std::uint16_t& code, std::string& status,
@@ -366,6 +472,45 @@ bool server_session::recipient_allowed(const command& c, std::uint16_t& code, st
 }
 
 void server_session::process_command(const command& c) {
+  const std::size_t before = out_.size();
+  if (config_.judge_client) {
+    arrival how;
+    how.replies_outstanding = count_replies(out_);
+    if (how.replies_outstanding > 0) how.previous = last_verb_;
+    for (auto& f : model_.check_command(c, how)) {
+      f.text = "\"" + shown_line(c.line) + "\": " + f.text;
+      note_client(f.strength, f.cite, std::move(f.text));
+    }
+    if (commands_.size() < 1000) commands_.push_back({c.kind, std::string(c.line.substr(0, 200)), model_.state().tls});
+    last_verb_ = c.kind;
+  }
+  if (const auto* s = scripted(to_string(c.kind).empty() ? std::string_view("UNKNOWN") : to_string(c.kind))) {
+    const int klass = s->wire.empty() ? 0 : s->wire[0] - '0';
+    if (klass == 4 || klass == 5 || c.kind == verb::quit) {
+      // Refused: the command has no effect; the model follows the scripted reply.
+      out_ += s->wire;
+      if (c.kind == verb::bdat) bdat_remaining_ = c.chunk_size, bdat_discarding_ = true;
+      if (c.kind == verb::data) data_refused_ = true;
+      if (auto r = parse_reply(std::string_view(out_).substr(before))) {
+        model_.on_reply(c, *r);
+        if (r->code == 421 || c.kind == verb::quit) closing_ = true;
+      }
+      send_scripted(*s, before);
+      return;
+    }
+    process_command_as_usual(c);
+    send_scripted(*s, before);
+    // The model follows what the client was told (e.g. a scripted EHLO keyword list).
+    if (c.kind == verb::ehlo || c.kind == verb::helo)
+      if (auto r = parse_reply(std::string_view(out_).substr(before))) model_.on_reply(c, *r);
+    if (c.kind == verb::data) data_refused_ = s->wire.compare(0, 3, "354") != 0;
+    return;
+  }
+  process_command_as_usual(c);
+  if (c.kind == verb::data) data_refused_ = !(out_.size() > before + 3 && out_.compare(before, 3, "354") == 0);
+}
+
+void server_session::process_command_as_usual(const command& c) {
   const std::size_t before = out_.size();
   const expectation e = model_.expect(c);
   auto refuse = [&] {
@@ -593,7 +738,10 @@ void server_session::finish_message(bool via_bdat) {
     return;
   }
   std::size_t before = out_.size();
-  if (content_too_big_) {
+  const scripted_reply* s = scripted("END-OF-DATA");
+  if (s && !s->wire.empty() && (s->wire[0] == '4' || s->wire[0] == '5')) {
+    out_ += s->wire;  // refused: the message is not stored
+  } else if (content_too_big_) {
     send_reply(552, "5.3.4", "Message size exceeds fixed maximum message size");  // RFC 1870 4
   } else {
     messages_.push_back(
@@ -601,7 +749,11 @@ void server_session::finish_message(bool via_bdat) {
     record(server_event::kind::message_stored, std::to_string(content_.size()) + " octets");
     send_reply(250, "2.0.0", "Message accepted for delivery");
   }
-  if (auto r = parse_reply(std::string_view(out_).substr(before))) model_.on_end_of_data(*r);
+  if (s) send_scripted(*s, before);
+  if (auto r = parse_reply(std::string_view(out_).substr(before))) {
+    model_.on_end_of_data(*r);
+    if (r->code == 421) closing_ = true;
+  }
   content_.clear();
   forward_paths_.clear();
   reverse_path_.clear();

@@ -90,11 +90,14 @@ void render_header(std::string& out, const harness::run_result& run, const html_
   out += " \u00b7 finished ";
   escape(out, run.finished_at, escape_mode::text, 100);
   out += " \u00b7 " + seconds(run.duration) + " \u00b7 " + std::to_string(run.cases.size()) + " cases</p>\n";
-  out += "<dl class=target><dt>Target</dt><dd><code>";
+  const bool client = t.role == "client";
+  // A client run: smtpspec was the server at `address`; the banner names the client.
+  out += client ? "<dl class=target><dt>Client under test</dt><dd>smtpspec played the server on <code>"
+                : "<dl class=target><dt>Target</dt><dd><code>";
   escape(out, t.address, escape_mode::text, 300);
   out += "</code>";
   if (t.embedded) out += " (the embedded reference server)";
-  out += "</dd><dt>Banner</dt><dd class=mono>";
+  out += client ? "</dd><dt>Client command</dt><dd class=mono>" : "</dd><dt>Banner</dt><dd class=mono>";
   escape(out, t.banner, escape_mode::octets, opt.text_limit);
   out += "</dd><dt>TLS</dt><dd>";
   escape(out, harness::to_string(t.tls));

@@ -164,7 +164,8 @@ std::string to_json(const h::run_result& run, int indent) {
       {"format_version", json_format_version},
       {"tool", {{"name", "smtpspec"}, {"version", run.tool_version}}},
       {"target",
-       {{"address", run.target.address},
+       {{"role", run.target.role},
+        {"address", run.target.address},
         {"embedded", run.target.embedded},
         {"tls", h::to_string(run.target.tls)},
         {"banner", clean(run.target.banner)},
@@ -233,6 +234,7 @@ bool from_json(const std::string& text, h::run_result& out, std::string& error) 
     out.tool_version = doc.at("tool").at("version").get<std::string>();
     const auto& t = doc.at("target");
     out.target.address = t.at("address").get<std::string>();
+    out.target.role = t.value("role", "server");
     out.target.embedded = t.value("embedded", false);
     out.target.tls = read_tls(t.value("tls", "none"));
     out.target.banner = t.value("banner", "");

@@ -369,6 +369,7 @@ void write_properties(pugi::xml_node suite, const h::run_result& run, const juni
   };
   const auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()); };
   add("smtpspec.version", run.tool_version);
+  add("target.role", run.target.role);
   add("target.address", run.target.address);
   add("target.embedded", run.target.embedded ? "true" : "false");
   add("target.banner", run.target.banner);

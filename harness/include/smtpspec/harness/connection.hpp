@@ -46,9 +46,14 @@ struct io_result {
   explicit operator bool() const noexcept { return status == io_status::ok; }
 };
 
+/// Which side smtpspec plays. As a client (the default: testing a server) its
+/// writes are "client" octets in the transcript; as a server (`smtpspec client`,
+/// testing a client) its writes are "server" octets and the peer's are "client".
+enum class local_role : std::uint8_t { client, server };
+
 class connection {
  public:
-  explicit connection(transcript& log);
+  explicit connection(transcript& log, local_role role = local_role::client);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -58,6 +63,12 @@ class connection {
   /// Client side of the TLS handshake on the open connection (after 220 to
   /// STARTTLS, or right after connect for implicit TLS).
   io_result start_tls(const client_tls_options& opt, const std::string& host, std::chrono::milliseconds timeout);
+
+  /// Server side: takes over a socket accepted by a listener (see listener.hpp).
+  io_result adopt(int native_socket, const std::string& peer);
+  /// Server side of the TLS handshake (after sending 220 to STARTTLS, or at once
+  /// for implicit TLS). The context must outlive the connection.
+  io_result accept_tls(boost::asio::ssl::context& ctx, std::chrono::milliseconds timeout);
 
   /// Writes all of `bytes` (one write call; TCP may split it).
   io_result write(std::string_view bytes, std::chrono::milliseconds timeout);

@@ -49,7 +49,14 @@ struct case_result {
   std::string source;  ///< file:line of the case
 };
 
+/// Sets out.outcome and out.reason from out.findings: an error wins, then the
+/// strongest finding (MUST: FAIL; SHOULD: WARN, FAIL when strict), then a skip.
+void decide_verdict(case_result& out, bool strict, const std::string& error, const std::string& skip);
+
 struct target_info {
+  /// What was tested: "server" (smtpspec was the client), "client" (smtpspec
+  /// played the server: `smtpspec client`) or "relay".
+  std::string role = "server";
   std::string address;         ///< HOST:PORT as given
   bool embedded = false;       ///< the built-in reference server
   tls_mode tls = tls_mode::none;

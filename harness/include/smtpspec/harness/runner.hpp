@@ -88,6 +88,9 @@ using progress_fn = std::function<void(const case_result&, std::size_t done, std
 std::vector<case_result> run_cases(const std::vector<const scenario_case*>& cases, const run_settings& s,
                                    const target_probe& t, const progress_fn& progress = {});
 
+/// A token unique to one run of a case (12 hex digits), for {nonce}.
+std::string make_nonce();
+
 /// Expands the variables of scenario.hpp in `text` for one run of a case.
 std::string expand_variables(std::string_view text, const run_settings& s, std::string_view nonce);
 

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "smtpspec/reference/server_session.hpp"
 #include "smtpspec/reference/session.hpp"
 
 namespace smtpspec::harness {
@@ -102,6 +103,43 @@ struct case_checks {
   bool reply_content = false;
 };
 
+/// How smtpspec plays the server in a client case (`smtpspec client`): the strict
+/// reference server, changed only where the case says.
+struct server_script {
+  /// Replies in place of the strict server's own (greeting, a command, end-of-data).
+  std::vector<reference::scripted_reply> replies;
+  /// EHLO keywords advertised instead of the default list, in plaintext / in TLS.
+  std::optional<std::vector<std::string>> keywords, tls_keywords;
+  bool auth_in_plaintext = false;
+  std::optional<std::uint64_t> max_size;  ///< SIZE limit, advertised and enforced (RFC 1870)
+  /// How replies reach the client: each in one write, each line in its own write,
+  /// or one octet per write (a client must reassemble replies, RFC 5321 4.2).
+  enum class pacing : std::uint8_t { whole, lines, bytewise };
+  pacing delivery = pacing::whole;
+  std::chrono::milliseconds greeting_delay{0};
+};
+
+/// Checks on what the client did, made once the session is over.
+struct client_checks {
+  bool message_equals_submitted = false;  ///< the stored message is the submitted one
+  std::optional<int> messages;            ///< messages the server stored
+  std::vector<std::string> must_send, must_not_send;  ///< verbs
+  std::vector<std::string> plaintext_forbidden;       ///< verbs the client must not send outside TLS
+  std::string first_after_tls;                        ///< the verb that must come first inside TLS
+};
+
+/// What the client under test is configured to do (`--exec`, `--exec-starttls`,
+/// `--exec-auth`): submit in any way; insist on STARTTLS; authenticate.
+enum class client_profile : std::uint8_t { plain, starttls, auth };
+std::string_view to_string(client_profile p) noexcept;
+
+struct client_part {
+  client_profile profile = client_profile::plain;
+  std::string message;  ///< what the client submits ({msgfile}); variables allowed
+  server_script server;
+  client_checks checks;
+};
+
 struct scenario_case {
   std::string id;           ///< stable, e.g. "rfc5321.rcpt.without-mail"
   std::string suite;        ///< the suite name (from the file)
@@ -115,6 +153,9 @@ struct scenario_case {
   std::optional<std::chrono::milliseconds> timeout;  ///< per-case override
   std::vector<step> steps;
   case_checks checks;
+  /// Set for cases of a client suite ([suite] role = "client"): smtpspec plays the
+  /// server and judges the client; `steps` is then empty.
+  std::optional<client_part> client;
   source_position where;
 };
 
@@ -122,6 +163,7 @@ struct scenario_suite {
   std::string name;
   std::string title;
   std::string file;
+  bool client_role = false;  ///< [suite] role = "client"
   std::vector<scenario_case> cases;
 };
 

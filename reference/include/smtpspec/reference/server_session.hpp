@@ -15,7 +15,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -48,6 +50,29 @@ defect defect_from_string(std::string_view name) noexcept;
 /// All single defects, for listing.
 std::vector<defect> all_defects();
 
+/// A reply the script puts in place of the strict server's own: how `smtpspec
+/// client` plays a server that refuses, fails or misbehaves in one chosen way.
+struct scripted_reply {
+  /// What it answers: a verb ("EHLO", "RCPT", ...), "END-OF-DATA" or "GREETING".
+  std::string on;
+  /// Which occurrence of it (1 = the first); 0: every one.
+  unsigned nth = 0;
+  /// The exact octets sent: one or more reply lines ending in CRLF. It may hold more
+  /// than one reply (e.g. plaintext injected after a 220 to STARTTLS).
+  std::string wire;
+  /// Held back this long before it is sent; see server_session::take_pause().
+  std::uint32_t delay_ms = 0;
+  /// Close the connection once it is sent.
+  bool close = false;
+};
+
+/// One command the client sent, for checks made after the session (client testing).
+struct client_command {
+  verb kind = verb::unknown;
+  std::string line;  ///< the first 200 octets
+  bool tls = false;  ///< sent inside TLS
+};
+
 struct server_config {
   std::string domain = "smtpspec.test";
   /// Recipient domains accepted for delivery; others get 550 relay denied (RFC 5321 3.6,
@@ -64,6 +89,21 @@ struct server_config {
   /// AUTH PLAIN/LOGIN, offered only inside TLS; these credentials succeed.
   std::string auth_user = "smtpspec", auth_password = "smtpspec";
   defect defects = defect::none;
+
+  // --- client testing (`smtpspec client`) ---------------------------------------
+  /// Replies that replace the strict server's own. A 4yz/5yz scripted reply means the
+  /// command was refused (it has no effect); a 2yz/3yz one lets the command take
+  /// effect as usual with the scripted octets sent in place of the usual reply.
+  std::vector<scripted_reply> script;
+  /// EHLO keywords to advertise instead of those built from the flags above, in
+  /// plaintext and inside TLS. The server still implements what the flags say.
+  std::optional<std::vector<std::string>> keywords, tls_keywords;
+  /// Offer AUTH in plaintext too (a server that invites credentials in clear).
+  bool auth_in_plaintext = false;
+  /// Judge the client: every command against the session model (check_command),
+  /// line ends (2.3.8), mail data without 354 (3.3). Lines ending in a bare LF are
+  /// accepted (and reported) so that the session can go on and be judged.
+  bool judge_client = false;
 };
 
 /// A message the server accepted (end-of-data or BDAT LAST answered 250).
@@ -128,6 +168,19 @@ class server_session {
   std::vector<stored_message> take_messages();
   const std::vector<stored_message>& messages() const noexcept { return messages_; }
   std::vector<server_event> take_events();
+
+  /// What the client broke (judge_client only), in order; bounded.
+  const std::vector<finding>& client_findings() const noexcept { return client_findings_; }
+  /// Every command the client sent (judge_client only), bounded.
+  const std::vector<client_command>& client_commands() const noexcept { return commands_; }
+  /// A scripted reply with a delay is in output() at `offset`: the I/O layer sends
+  /// the octets before it, waits `ms` (feeding what the client sends meanwhile),
+  /// then sends the rest.
+  struct pause {
+    std::size_t offset = 0;
+    std::uint32_t ms = 0;
+  };
+  std::optional<pause> take_pause() { return std::exchange(pause_, std::nullopt); }
   /// Octets currently held for an incomplete command line (bounded by 512 unless
   /// the unbounded_command_line defect is on).
   std::size_t buffered() const noexcept;
@@ -135,6 +188,7 @@ class server_session {
  private:
   void process_line(std::string_view line);
   void process_command(const command& c);
+  void process_command_as_usual(const command& c);
   void process_auth_line(std::string_view line);
   void finish_message(bool via_bdat);
   void send_reply(std::uint16_t code, std::string_view status, std::string_view text);
@@ -142,6 +196,10 @@ class server_session {
   void send_invalid(verb v, const parse_error& e);
   void send_ehlo_reply(const command& c);
   void record(server_event::kind k, std::string detail);
+  void note_client(level l, citation cite, std::string text);
+  const scripted_reply* scripted(std::string_view on);
+  void send_scripted(const scripted_reply& s, std::size_t at);
+  void judge_line(std::string_view line);
   bool recipient_allowed(const command& c, std::uint16_t& code, std::string& status, std::string& text) const;
   std::string advertised() const;
 
@@ -177,6 +235,15 @@ class server_session {
 
   std::vector<stored_message> messages_;
   std::vector<server_event> events_;
+
+  // Client testing.
+  std::vector<finding> client_findings_;
+  std::vector<client_command> commands_;
+  std::vector<std::pair<std::string, unsigned>> occurrences_;  // scripted "on" -> times seen
+  std::optional<pause> pause_;
+  std::string early_;          // octets the client sent before the greeting
+  bool data_refused_ = false;  // the last DATA got something other than 354 (3.3)
+  verb last_verb_ = verb::unknown;
 };
 
 }  // namespace smtpspec::reference

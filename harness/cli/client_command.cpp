@@ -1,0 +1,104 @@
+// `smtpspec client`: smtpspec plays the server, case by case, and judges the SMTP
+// client under test (started with --exec, or by hand).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "commands.hpp"
+#include "report_files.hpp"
+#include "selection.hpp"
+#include "smtpspec/reports/baseline.hpp"
+#include "smtpspec/reports/json_report.hpp"
+
+namespace smtpspec::cli {
+
+void print_baseline(const reports::baseline_diff& d, std::ostream& out);
+
+int run_client(client_command& cmd) {
+  auto& s = cmd.settings;
+  s.listen = cmd.listen;
+  s.case_timeout = seconds_to_ms(cmd.case_timeout);
+  s.idle_timeout = seconds_to_ms(cmd.idle_timeout);
+  if (!cmd.exec.empty()) s.exec[harness::client_profile::plain] = cmd.exec;
+  if (!cmd.exec_starttls.empty()) s.exec[harness::client_profile::starttls] = cmd.exec_starttls;
+  if (!cmd.exec_auth.empty()) s.exec[harness::client_profile::auth] = cmd.exec_auth;
+  std::error_code ec;
+  s.work_dir = !cmd.work_dir.empty() ? cmd.work_dir
+               : !cmd.output.empty() ? cmd.output + "/client-work"
+                                     : (std::filesystem::temp_directory_path(ec) / ("smtpspec-client-" + std::to_string(::getpid()))).string();
+
+  std::optional<harness::run_result> baseline;
+  if (!cmd.baseline.empty()) {
+    std::ifstream in(cmd.baseline, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    harness::run_result b;
+    std::string problem;
+    if (!reports::from_json(text, b, problem)) {
+      std::cerr << "smtpspec: " << cmd.baseline << ": " << problem << "\n";
+      return exit_code::usage;
+    }
+    baseline = std::move(b);
+  }
+
+  cmd.select.which = selection::role::client;
+  loaded_cases lc;
+  if (!load_selection(cmd.select, lc)) return exit_code::usage;
+  if (lc.cases.empty()) {
+    std::cerr << "smtpspec: no client case matches the selection\n";
+    return exit_code::usage;
+  }
+
+  harness::run_result run;
+  run.tool_version = SMTPSPEC_VERSION;
+  run.started_at = iso_now();
+  run.options.strict = s.strict;
+  run.options.case_timeout = s.case_timeout;
+  run.options.reply_timeout = s.idle_timeout;
+  run.options.suites = cmd.select.suites;
+  run.options.filters = cmd.select.cases;
+  const auto started = std::chrono::steady_clock::now();
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  if (!cmd.quiet) {
+    s.say = [](const std::string& line) { std::cerr << line << "\n"; };
+    std::cout << "smtpspec " << SMTPSPEC_VERSION << ": " << lc.cases.size() << " client cases\n" << std::flush;
+  }
+  run.cases = harness::run_client_cases(lc.cases, s, run.target, [&](const harness::case_result& r, std::size_t done, std::size_t total) {
+    if (tty && !cmd.quiet)
+      std::cerr << "[" << std::setw(3) << done << "/" << total << "] " << harness::to_string(r.outcome) << " " << r.id << "\n"
+                << std::flush;
+  });
+  run.finished_at = iso_now();
+  run.duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+
+  if (!cmd.quiet)
+    for (const auto& r : run.cases)
+      if (cmd.verbose || r.outcome == harness::verdict::fail || r.outcome == harness::verdict::error ||
+          r.outcome == harness::verdict::warn)
+        print_case(r, cmd.verbose);
+
+  std::optional<reports::baseline_diff> diff;
+  if (baseline) diff = reports::compare(*baseline, run, s.strict);
+  report_files files{cmd.json, cmd.html, cmd.junit};
+  if (!cmd.output.empty()) files.in_directory(cmd.output);
+  std::ostringstream paths;
+  const bool written = write_reports(run, files, diff ? &*diff : nullptr, paths);
+  const double secs = static_cast<double>(run.duration.count()) / 1e6;
+  std::cout << run.cases.size() << " client cases: " << run.count(harness::verdict::pass) << " PASS, "
+            << run.count(harness::verdict::fail) << " FAIL, " << run.count(harness::verdict::warn) << " WARN, "
+            << run.count(harness::verdict::skip) << " SKIP, " << run.count(harness::verdict::error) << " ERROR in "
+            << std::fixed << std::setprecision(2) << secs << " s\n";
+  if (!cmd.quiet) std::cout << paths.str();
+  if (!written) return exit_code::usage;
+  if (diff) {
+    print_baseline(*diff, std::cout);
+    return diff->exit_code();
+  }
+  return run.exit_code();
+}
+
+}  // namespace smtpspec::cli
