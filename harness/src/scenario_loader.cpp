@@ -1340,7 +1340,8 @@ client_checks parse_client_checks(reporter& r, const toml::node& n) {
 }
 
 constexpr std::string_view k_default_message =
-    "From: <{from}>\r\nTo: <{to}>\r\nSubject: smtpspec client test {nonce}\r\nMessage-ID: <{nonce}@client.smtpspec.test>\r\n"
+    "From: <{from}>\r\nTo: <{to}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nSubject: smtpspec client test {nonce}\r\n"
+    "Message-ID: <{nonce}@client.smtpspec.test>\r\n"
     "\r\nThis message was submitted by the client under test.\r\n";
 
 scenario_case parse_client_case(reporter& r, const toml::table& t, id_registry& ids) {
