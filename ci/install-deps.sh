@@ -14,6 +14,8 @@ packages=(
   # driven by a standard-library Python script; FreeFont has the Unicode control
   # pictures (␍ ␊ ␀) the transcripts use, so the saved screenshot shows no tofu.
   chromium python3 fonts-freefont-ttf
+  # Real SMTP clients for the client suite's integration test (ci/realclients.sh).
+  curl msmtp swaks
 )
 
 missing=()
