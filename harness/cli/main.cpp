@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "send_command.hpp"
 
 namespace {
 
@@ -180,6 +181,9 @@ int main(int argc, char** argv) {
   c->add_flag("-v,--verbose", client.verbose, "Print every case's verdict and findings");
   c->add_flag("-q,--quiet", client.quiet, "Print only the summary line");
 
+  send_command send;
+  auto* snd = add_send_command(app, send);
+
   list_command list;
   auto* l = app.add_subcommand("list", "List the cases with their RFC section and requirement level");
   add_selection(*l, list.select);
@@ -209,6 +213,7 @@ int main(int argc, char** argv) {
     if (*m) return run_merge(merge);
     if (*y) return run_relay_command(relay);
     if (*c) return run_client(client);
+    if (*snd) return run_send(send);
     if (*r) {
       if (report.input.empty()) {
         std::cerr << "smtpspec report: give a JSON report, or 'merge' followed by several\n";

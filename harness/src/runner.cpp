@@ -1055,6 +1055,18 @@ case_result run_case(const scenario_case& c, const run_settings& s, const target
       return out;
     }
   }
+  if (c.client) {
+    // A client case: smtpspec must play the server (`smtpspec client`).
+    case_result out;
+    out.id = c.id;
+    out.suite = c.suite;
+    out.title = c.title;
+    out.rfc = c.rfc;
+    out.level = c.level;
+    out.outcome = verdict::error;
+    out.reason = "a client case: run it with 'smtpspec client'";
+    return out;
+  }
   case_run run(c, s);
   return run.run();
 }

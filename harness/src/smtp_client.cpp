@@ -262,7 +262,7 @@ bool client_session::connect() {
   io_result r = conn_.connect(s_.server, s_.connect_timeout);
   if (!r) {
     res_.status = submission_status::unreachable;
-    res_.error = "connect " + s_.server.to_string() + ": " + r.detail;
+    res_.error = r.detail;  // "connect HOST:PORT: reason" (per address tried)
     return false;
   }
   if (s_.tls == client_tls_mode::implicit) {
@@ -496,6 +496,7 @@ bool client_session::transaction() {
         // should send a single dot" (no content).
         if (!send(cmd("."), "a lone dot")) return false;
         if (!read_reply(r, "the lone dot")) return false;
+        if (closing_reply(r, "the lone dot")) return false;
       }
       stop_quit(refusal_status(*mail_refusal), mail_what + ": " + describe(*mail_refusal), mail_refusal);
       return false;
@@ -567,6 +568,7 @@ bool client_session::finish_transaction(bool bdat, std::size_t accepted, std::op
       // send a single dot" when no recipient was.
       if (!send(cmd("."), "a lone dot")) return false;
       if (!read_reply(r, "the lone dot")) return false;
+      if (closing_reply(r, "the lone dot")) return false;
       stop_quit(submission_status::refused,
                 "every recipient was refused; DATA got 354 anyway, so only a lone dot was sent (RFC 2920 3.1)",
                 res_.recipients.back().reply);

@@ -100,7 +100,9 @@ struct script {
   std::string starttls = "220 2.0.0 Ready to start TLS\r\n";
   std::string after_starttls;  ///< plaintext sent in the same write as the STARTTLS reply
   std::string rcpt = "250 2.1.5 OK\r\n";
-  bool trickle = false;  ///< write every reply one octet at a time
+  bool trickle = false;            ///< write every reply one octet at a time
+  bool close_on_starttls = false;  ///< close the connection instead of answering STARTTLS
+  int connections = 1;             ///< sessions served one after another ("<CONNECTION>" between them)
 };
 
 const pem_identity& identity() {
@@ -189,18 +191,22 @@ class scripted_server {
   }
 
   void serve() {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(k_deadline).count())) != 1) return;
-    fd_ = ::accept(listen_fd_, nullptr, nullptr);
-    if (fd_ < 0) return;
-    timeval tv{static_cast<time_t>(std::chrono::seconds(k_deadline).count()), 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    session();
-    if (ssl_) SSL_free(ssl_);
-    ::close(fd_);
+    for (int i = 0; i < script_.connections; ++i) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(k_deadline).count())) != 1) return;
+      fd_ = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd_ < 0) return;
+      if (i > 0) commands_.push_back("<CONNECTION>");
+      timeval tv{static_cast<time_t>(std::chrono::seconds(k_deadline).count()), 0};
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      int one = 1;
+      ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      session();
+      if (ssl_) SSL_free(ssl_);
+      ssl_ = nullptr;
+      ::close(fd_);
+    }
   }
 
   void session() {
@@ -234,6 +240,7 @@ class scripted_server {
         else if (v == "EHLO") reply = ssl_ ? script_.ehlo_tls : script_.ehlo;
         else if (v == "HELO") reply = "250 scripted.test\r\n";
         else if (v == "STARTTLS" && !ssl_) {
+          if (script_.close_on_starttls) return;
           if (script_.starttls.rfind("220", 0) != 0) {
             reply = script_.starttls;
           } else {
@@ -360,7 +367,9 @@ TEST(SmtpClient, WaitsForEachReplyWithoutPipelining) {
         EXPECT_FALSE(contains(w, "RCPT")) << w;
         EXPECT_FALSE(contains(w, "DATA")) << w;
       }
-      if (contains(w, "RCPT")) EXPECT_FALSE(contains(w, "DATA\r\n")) << w;
+      if (contains(w, "RCPT")) {
+        EXPECT_FALSE(contains(w, "DATA\r\n")) << w;
+      }
     }
   }
 }
@@ -709,8 +718,11 @@ TEST(SmtpClient, FallsBackToHeloWhenEhloIsRefused) {
     EXPECT_EQ(scripted_server::verb_of(c[2]), "MAIL");
     // No extensions after HELO: no SIZE parameter, no pipelining.
     EXPECT_EQ(c[2], "MAIL FROM:<sender@example.test>");
-    for (const auto& w : client_writes(log))
-      if (contains(w, "MAIL")) EXPECT_FALSE(contains(w, "RCPT")) << w;
+    for (const auto& w : client_writes(log)) {
+      if (contains(w, "MAIL")) {
+        EXPECT_FALSE(contains(w, "RCPT")) << w;
+      }
+    }
   }
   {
     scripted_server srv(sc);
@@ -761,6 +773,54 @@ TEST(SmtpClient, StartTls454WhenTlsIsRequired) {
     EXPECT_TRUE(srv.saw("STARTTLS"));
     EXPECT_TRUE(srv.saw("MAIL"));
     EXPECT_FALSE(r.tls);
+  }
+}
+
+TEST(SmtpClient, ConnectionClosedAtStartTls) {
+  script sc;
+  sc.close_on_starttls = true;
+  {
+    scripted_server srv(sc);
+    auto s = basic(srv.target());
+    s.tls = client_tls_mode::starttls_required;
+    transcript log;
+    auto r = submit(s, log);
+    EXPECT_EQ(r.status, submission_status::tls_failed) << r.error;
+    EXPECT_FALSE(srv.saw("MAIL"));
+  }
+  {
+    // Opportunistic: a new connection, without STARTTLS this time.
+    sc.connections = 2;
+    scripted_server srv(sc);
+    auto s = basic(srv.target());
+    s.tls = client_tls_mode::starttls_if_offered;
+    transcript log;
+    auto r = submit(s, log);
+    EXPECT_EQ(r.status, submission_status::delivered) << r.error << "\n" << log.to_text();
+    EXPECT_FALSE(r.tls);
+    const auto& c = srv.commands();
+    auto second = std::find(c.begin(), c.end(), "<CONNECTION>");
+    ASSERT_NE(second, c.end());
+    EXPECT_EQ(std::count_if(second, c.end(), [](const std::string& l) { return l == "STARTTLS"; }), 0);
+    EXPECT_EQ(std::count_if(second, c.end(), [](const std::string& l) { return l.rfind("MAIL", 0) == 0; }), 1);
+  }
+}
+
+TEST(SmtpClient, PlaintextAuthOnlyWhenAllowed) {
+  script sc;
+  sc.ehlo = "250-scripted.test\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n";
+  for (bool allowed : {false, true}) {
+    scripted_server srv(sc);
+    auto s = basic(srv.target());
+    s.auth_user = "user";
+    s.auth_password = "secret";
+    s.allow_plaintext_auth = allowed;
+    transcript log;
+    auto r = submit(s, log);
+    EXPECT_EQ(srv.saw("AUTH"), allowed);
+    EXPECT_EQ(srv.saw("MAIL"), allowed);
+    EXPECT_EQ(r.status, allowed ? submission_status::delivered : submission_status::protocol_error) << r.error;
+    EXPECT_EQ(r.authenticated, allowed);
   }
 }
 
@@ -888,6 +948,29 @@ TEST(SmtpClient, Reply421MidSessionClosesWithoutQuit) {
   ASSERT_TRUE(r.final_reply.has_value());
   EXPECT_EQ(r.final_reply->code, 421);
   EXPECT_FALSE(srv.saw("QUIT"));  // RFC 5321 3.8
+}
+
+TEST(SmtpClient, LoneDotWhenDataIsAcceptedWithoutRecipients) {
+  script sc;
+  sc.rcpt = "550 5.1.1 No such user\r\n";  // and the scripted server still answers DATA with 354
+  for (auto d : {client_defect::none, client_defect::data_after_failed_recipients}) {
+    scripted_server srv(sc);
+    auto s = basic(srv.target());
+    s.message = "Subject: x\r\n\r\nmarker-content\r\n";
+    s.defects = d;
+    transcript log;
+    auto r = submit(s, log);
+    EXPECT_EQ(r.status, submission_status::refused) << r.error;
+    auto writes = client_writes(log);
+    if (d == client_defect::none) {
+      // RFC 2920 3.1: "if the DATA command was accepted the SMTP client should send a single dot".
+      EXPECT_NE(std::find(writes.begin(), writes.end(), ".\r\n"), writes.end()) << log.to_text();
+      EXPECT_FALSE(contains(client_octets(log), "marker-content"));
+    } else {
+      EXPECT_TRUE(contains(client_octets(log), "marker-content"));
+    }
+    EXPECT_TRUE(srv.saw("QUIT"));
+  }
 }
 
 TEST(SmtpClient, RepliesTrickledOneOctetAtATime) {

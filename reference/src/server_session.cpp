@@ -303,7 +303,10 @@ std::size_t server_session::feed(std::string_view bytes) {
         content_too_big_ = true;
         content_.resize(before > config_.max_message_size ? config_.max_message_size : before);
       }
-      if (wire_.size() + r.consumed <= config_.max_message_size + 5) wire_.append(in.substr(0, r.consumed));
+      // Bounded by the content limit, not by the wire's own size: stuffed dots make
+      // the wire longer than content that fits, and a message stored with part of
+      // its wire missing misleads relay checks (found by session_fuzzer).
+      if (!content_too_big_) wire_.append(in.substr(0, r.consumed));
       in.remove_prefix(r.consumed);
       if (r.end_of_data) {
         in_data_ = false;
@@ -514,7 +517,11 @@ void server_session::process_command_as_usual(const command& c) {
   const std::size_t before = out_.size();
   const expectation e = model_.expect(c);
   auto refuse = [&] {
-    auto code = e.codes.empty() ? std::uint16_t(503) : e.codes.front();
+    // The first refusal the model lists: before EHLO it lists 220 first for
+    // STARTTLS, which a server without TLS must not send (RFC 3207 4: the client
+    // would start the handshake). Found by fuzz/reference/session_fuzzer.
+    const auto listed = std::find_if(e.codes.begin(), e.codes.end(), [](std::uint16_t x) { return x >= 400; });
+    auto code = listed == e.codes.end() ? std::uint16_t(503) : *listed;
     if (c.kind == verb::auth && !model_.state().tls && code == 502) code = 530;  // RFC 3207 4
     auto msg = canned_for(code);
     send_reply(code, msg.status, msg.text);
@@ -717,7 +724,12 @@ void server_session::finish_message(bool via_bdat) {
       bdat_discarding_ = model_.state().where == phase::bdat_failed;
       return;
     }
-    auto parsed = parse_command(pending_bdat_command_);
+    // Read as process_line() read it (4.1.1 trailing white space tolerated): a strict
+    // re-parse failed on "BDAT 3 LAST " and left the model in the transaction
+    // after the message was stored (found by session_fuzzer).
+    command_options opt;
+    opt.lenient = leniency::trailing_whitespace;
+    auto parsed = parse_command(pending_bdat_command_, opt);
     std::size_t before = out_.size();
     if (content_too_big_) {
       send_reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
