@@ -968,3 +968,91 @@ TEST(ScenarioModel, ToStrings) {
 
 }  // namespace
 }  // namespace smtpspec::harness
+
+// --- client suites ([suite] role = "client") ---------------------------------------
+
+namespace smtpspec::harness {
+namespace {
+
+/// Some error, wherever, whose message contains `fragment`.
+::testing::AssertionResult mentions(const load_result& r, std::string_view fragment) {
+  for (const auto& e : r.errors)
+    if (e.message.find(fragment) != std::string::npos) return ::testing::AssertionSuccess();
+  std::string all;
+  for (const auto& e : r.errors) all += "\n  " + e.to_string();
+  return ::testing::AssertionFailure() << "no error containing \"" << fragment << "\":" << all;
+}
+
+constexpr std::string_view k_client_head = R"([suite]
+name = "client.t"
+title = "T"
+role = "client"
+)";
+
+TEST(client_cases, load_the_server_script_and_the_checks) {
+  const auto r = load_scenario_text(std::string(k_client_head) + R"(
+[[case]]
+id = "client.t.one"
+title = "T"
+requirement = "R"
+rfc = "5321#3.3"
+level = "MUST"
+client = "starttls"
+server = { greeting = ["220-a", "220 b"], replies = [{ to = "rcpt", nth = 2, reply = "550 5.1.1 No", delay = 0.5 }], extensions = ["SIZE 100"], delivery = "bytewise", max_size = 100 }
+check = { must_send = ["quit"], must_not_send = ["DATA"], messages = 0, first_after_tls = "EHLO" }
+)", "t.toml");
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().to_string());
+  ASSERT_TRUE(r.suites.at(0).client_role);
+  const auto& c = r.suites.at(0).cases.at(0);
+  ASSERT_TRUE(c.client.has_value());
+  EXPECT_EQ(c.client->profile, client_profile::starttls);
+  ASSERT_EQ(c.client->server.replies.size(), 2u);
+  EXPECT_EQ(c.client->server.replies[0].on, "GREETING");
+  EXPECT_EQ(c.client->server.replies[0].wire, "220-a\r\n220 b\r\n");
+  EXPECT_EQ(c.client->server.replies[1].on, "RCPT");
+  EXPECT_EQ(c.client->server.replies[1].nth, 2u);
+  EXPECT_EQ(c.client->server.replies[1].delay_ms, 500u);
+  EXPECT_EQ(c.client->server.delivery, server_script::pacing::bytewise);
+  EXPECT_EQ(c.client->checks.must_send, std::vector<std::string>{"QUIT"});
+  EXPECT_EQ(c.client->checks.first_after_tls, "EHLO");
+  EXPECT_TRUE(c.steps.empty());
+}
+
+TEST(client_cases, report_bad_keys_and_replies_with_file_line_col) {
+  const auto r = load_scenario_text(std::string(k_client_head) + R"(
+[[case]]
+id = "client.t.bad"
+title = "T"
+requirement = "R"
+rfc = "5321#3.3"
+level = "MUST"
+client = "sometimes"
+server = { greting = "220 x", replies = [{ to = "FETCH", reply = "ok" }] }
+check = { must_send = ["FETCH"] }
+)", "t.toml");
+  EXPECT_TRUE(mentions(r, "'client' must be"));
+  EXPECT_TRUE(mentions(r, "unknown key 'greting'"));
+  for (const auto& e : r.errors) EXPECT_GT(e.where.line, 0u) << e.to_string();
+  EXPECT_TRUE(mentions(r, "'to' must be one of"));
+  EXPECT_TRUE(mentions(r, "must start with a reply code"));
+  EXPECT_TRUE(mentions(r, "SMTP verbs"));
+}
+
+TEST(client_cases, a_server_suite_still_needs_steps) {
+  const auto r = load_scenario_text(R"([suite]
+name = "t"
+title = "T"
+[[case]]
+id = "t.x"
+title = "T"
+requirement = "R"
+rfc = "5321#3.3"
+level = "MUST"
+server = { greeting = "220 x" }
+)", "t.toml");
+  EXPECT_TRUE(mentions(r, "unknown key 'server'"));
+  EXPECT_TRUE(mentions(r, "missing required key 'steps'"));
+}
+
+}  // namespace
+}  // namespace smtpspec::harness
