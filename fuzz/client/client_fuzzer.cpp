@@ -45,7 +45,9 @@ using std::chrono::milliseconds;
 
 constexpr const char* k_targets[] = {"GREETING", "EHLO",  "HELO", "MAIL", "RCPT", "DATA",
                                      "END-OF-DATA", "RSET", "QUIT", "STARTTLS", "AUTH", "NOOP"};
-constexpr milliseconds k_reply_timeout{400};
+// Loopback replies take microseconds; a short wait keeps sessions that stall on a
+// malformed reply cheap (each stall costs one reply timeout).
+constexpr milliseconds k_reply_timeout{150};
 constexpr milliseconds k_session_budget{3000};
 
 struct options {
@@ -178,9 +180,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string peer;
   std::vector<ref::finding> findings;
   // A client may connect more than once (e.g. a retry in plaintext); serve each.
+  auto client_finished = [&] { return client_done || (child && child->wait(milliseconds(0))); };
   for (int connections = 0; connections < 3; ++connections) {
-    if (connections > 0 && (client_done || (child && child->wait(milliseconds(0))))) break;
-    const int fd = g.listen->accept(milliseconds(connections == 0 ? 2000 : 200), peer);
+    int fd = -1;
+    if (connections == 0) {
+      fd = g.listen->accept(milliseconds(2000), peer);
+    } else {
+      // Another connection only while the client still runs (a retry); poll so
+      // that a client that has finished costs no wait.
+      for (auto until = std::chrono::steady_clock::now() + milliseconds(300);
+           fd < 0 && !client_finished() && std::chrono::steady_clock::now() < until;)
+        fd = g.listen->accept(milliseconds(2), peer);
+    }
     if (fd < 0) break;
     h::transcript log(64 * 1024);
     h::connection conn(log, h::local_role::server);
