@@ -12,3 +12,18 @@ endif()
 if(SMTPSPEC_FUZZ AND NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   message(FATAL_ERROR "SMTPSPEC_FUZZ needs clang (libFuzzer); use the 'fuzz' preset")
 endif()
+
+# Coverage feedback for libFuzzer must come from the code under test (reference/,
+# harness/), not only from the fuzz target's own file, so the whole tree is
+# instrumented. The same flag at link time gives binaries that are not fuzz
+# targets (unit tests, the CLI) the __sanitizer_cov_* hooks from a sanitizer
+# runtime, so they still link without libFuzzer (shared/toolchain.md, item 4).
+# fuzz/build.sh empties it: under OSS-Fuzz, $CFLAGS carry the instrumentation.
+if(SMTPSPEC_FUZZ)
+  set(SMTPSPEC_FUZZ_INSTRUMENT "-fsanitize=fuzzer-no-link" CACHE STRING
+      "Coverage instrumentation for every target of a fuzz build (empty: taken from CXXFLAGS)")
+  if(SMTPSPEC_FUZZ_INSTRUMENT)
+    add_compile_options(${SMTPSPEC_FUZZ_INSTRUMENT})
+    add_link_options(${SMTPSPEC_FUZZ_INSTRUMENT})
+  endif()
+endif()
