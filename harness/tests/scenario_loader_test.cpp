@@ -661,7 +661,7 @@ TEST(ScenarioLoader, SuiteErrors) {
   EXPECT_TRUE(
       only_error(load("[suite]\nname = \"t\"\n" + cases), "t.toml:1:1", "missing required key 'title' in [suite]"));
   EXPECT_TRUE(only_error(load("[suite]\nname = \"t\"\ntitle = \"x\"\nowner = \"me\"\n" + cases), "t.toml:4:9",
-                         "unknown key 'owner' in [suite] (known: name, title)"));
+                         "unknown key 'owner' in [suite] (known: name, title, role)"));
   EXPECT_TRUE(only_error(load("[suite]\nname = \"t\"\ntitle = \"x\"\n"), "t.toml:1:1", "no [[case]] in the file"));
   EXPECT_TRUE(only_error(load("[suite]\nname = \"t\"\ntitle = \"x\"\n[case]\nid = \"t.a\"\n"), "t.toml:4:1",
                          "'case' must be a non-empty array of tables: write [[case]]"));
