@@ -317,6 +317,9 @@ awaitable<void> reference_server::impl::accept_loop() {
       co_await backoff.async_wait(redirect_error(use_awaitable, ec));
       continue;
     }
+    // Replies go out at once: without it a TLS 1.3 greeting waits behind the
+    // unacknowledged session tickets (Nagle + delayed ACK, 40 ms per session).
+    s.set_option(tcp::no_delay(true), ec);
     try {
       start_client(std::move(s));
     } catch (const std::exception& e) {
