@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "load_command.hpp"
 #include "send_command.hpp"
 
 namespace {
@@ -183,6 +184,8 @@ int main(int argc, char** argv) {
 
   send_command send;
   auto* snd = add_send_command(app, send);
+  load_command load;
+  auto* ld = add_load_command(app, load);
 
   list_command list;
   auto* l = app.add_subcommand("list", "List the cases with their RFC section and requirement level");
@@ -214,6 +217,7 @@ int main(int argc, char** argv) {
     if (*y) return run_relay_command(relay);
     if (*c) return run_client(client);
     if (*snd) return run_send(send);
+    if (*ld) return run_load(load);
     if (*r) {
       if (report.input.empty()) {
         std::cerr << "smtpspec report: give a JSON report, or 'merge' followed by several\n";
