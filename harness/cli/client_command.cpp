@@ -33,17 +33,7 @@ int run_client(client_command& cmd) {
                                      : (std::filesystem::temp_directory_path(ec) / ("smtpspec-client-" + std::to_string(::getpid()))).string();
 
   std::optional<harness::run_result> baseline;
-  if (!cmd.baseline.empty()) {
-    std::ifstream in(cmd.baseline, std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    harness::run_result b;
-    std::string problem;
-    if (!reports::from_json(text, b, problem)) {
-      std::cerr << "smtpspec: " << cmd.baseline << ": " << problem << "\n";
-      return exit_code::usage;
-    }
-    baseline = std::move(b);
-  }
+  if (!cmd.baseline.empty() && !read_run(cmd.baseline, baseline.emplace())) return exit_code::usage;
 
   cmd.select.which = selection::role::client;
   loaded_cases lc;

@@ -16,22 +16,6 @@ void print_baseline(const reports::baseline_diff& d, std::ostream& out);
 
 namespace {
 
-bool read_run(const std::string& path, harness::run_result& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::cerr << "smtpspec: cannot read " << path << "\n";
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string problem;
-  if (!reports::from_json(ss.str(), out, problem)) {
-    std::cerr << "smtpspec: " << path << ": " << problem << "\n";
-    return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 int run_report(const report_command& cmd) {

@@ -24,6 +24,22 @@ std::string iso_now() {
   return out.str();
 }
 
+bool read_run(const std::string& path, harness::run_result& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "smtpspec: cannot read " << path << "\n";
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string problem;
+  if (!reports::from_json(ss.str(), out, problem)) {
+    std::cerr << "smtpspec: " << path << ": " << problem << "\n";
+    return false;
+  }
+  return true;
+}
+
 std::chrono::milliseconds seconds_to_ms(double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000.0)); }
 
 void report_files::in_directory(const std::string& dir) {

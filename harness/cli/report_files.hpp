@@ -25,6 +25,10 @@ struct report_files {
 /// Creates parent directories; prints an error and returns false on failure.
 bool write_text_file(const std::string& path, const std::string& content);
 
+/// Reads a JSON report of an earlier run; prints the reason and returns false when
+/// the file cannot be read or is not a report.
+bool read_run(const std::string& path, harness::run_result& out);
+
 /// Writes every report asked for and prints each path to `out`.
 bool write_reports(const harness::run_result& run, const report_files& files, const reports::baseline_diff* diff,
                    std::ostream& out);

@@ -84,17 +84,7 @@ int run_server(server_command& cmd) {
 
   // Read the baseline first: a bad file is a usage error before any case runs.
   std::optional<harness::run_result> baseline;
-  if (!cmd.baseline.empty()) {
-    std::ifstream in(cmd.baseline, std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    harness::run_result b;
-    std::string problem;
-    if (!reports::from_json(text, b, problem)) {
-      std::cerr << "smtpspec: " << cmd.baseline << ": " << problem << "\n";
-      return exit_code::usage;
-    }
-    baseline = std::move(b);
-  }
+  if (!cmd.baseline.empty() && !read_run(cmd.baseline, baseline.emplace())) return exit_code::usage;
 
   loaded_cases lc;
   if (!load_selection(cmd.select, lc)) return exit_code::usage;

@@ -357,15 +357,7 @@ void client_case_run::check(const ref::server_session& ss) {
 
 case_result client_case_run::run() {
   const auto started = clock_type::now();
-  case_result out;
-  out.id = c_.id;
-  out.suite = c_.suite;
-  out.title = c_.title;
-  out.requirement = c_.requirement;
-  out.rfc = c_.rfc;
-  out.level = c_.level;
-  out.tags = c_.tags;
-  out.source = c_.where.to_string();
+  case_result out = result_for(c_);
   const milliseconds timeout = c_.timeout.value_or(s_.case_timeout);
   const auto deadline = started + timeout;
 

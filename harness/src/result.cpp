@@ -27,6 +27,19 @@ int severity(verdict v) noexcept {
   return 4;
 }
 
+case_result result_for(const scenario_case& c) {
+  case_result out;
+  out.id = c.id;
+  out.suite = c.suite;
+  out.title = c.title;
+  out.requirement = c.requirement;
+  out.rfc = c.rfc;
+  out.level = c.level;
+  out.tags = c.tags;
+  out.source = c.where.to_string();
+  return out;
+}
+
 void decide_verdict(case_result& out, bool strict, const std::string& error, const std::string& skip) {
   int worst = -1;  // 0 may, 1 should, 2 must
   const case_finding* top = nullptr;

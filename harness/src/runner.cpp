@@ -754,17 +754,9 @@ void case_run::finish_session() {
 }
 
 case_result case_run::make_result() {
-  case_result out;
-  out.id = c_.id;
-  out.suite = c_.suite;
-  out.title = c_.title;
-  out.requirement = c_.requirement;
-  out.rfc = c_.rfc;
-  out.level = c_.level;
-  out.tags = c_.tags;
+  case_result out = result_for(c_);
   out.findings = findings_;
   out.tls = tls_used_;
-  out.source = c_.where.to_string();
   out.transcript = log_.events();
   out.transcript_truncated = log_.truncated();
 
@@ -1041,15 +1033,7 @@ case_result run_case(const scenario_case& c, const run_settings& s, const target
   const bool in_tls = std::max(s.tls, c.tls) != tls_mode::none && !t.info.tls_extensions.empty();
   for (const auto& kw : c.needs) {
     if (t.ehlo_readable && !t.has(kw, in_tls)) {
-      case_result out;
-      out.id = c.id;
-      out.suite = c.suite;
-      out.title = c.title;
-      out.requirement = c.requirement;
-      out.rfc = c.rfc;
-      out.level = c.level;
-      out.tags = c.tags;
-      out.source = c.where.to_string();
+      case_result out = result_for(c);
       out.outcome = verdict::skip;
       out.reason = "the target does not advertise " + kw + (in_tls ? " inside TLS" : "");
       return out;
@@ -1057,12 +1041,7 @@ case_result run_case(const scenario_case& c, const run_settings& s, const target
   }
   if (c.client) {
     // A client case: smtpspec must play the server (`smtpspec client`).
-    case_result out;
-    out.id = c.id;
-    out.suite = c.suite;
-    out.title = c.title;
-    out.rfc = c.rfc;
-    out.level = c.level;
+    case_result out = result_for(c);
     out.outcome = verdict::error;
     out.reason = "a client case: run it with 'smtpspec client'";
     return out;

@@ -49,6 +49,10 @@ struct case_result {
   std::string source;  ///< file:line of the case
 };
 
+/// A result that names the case (id, suite, title, requirement, citations, level,
+/// tags, source); verdict, findings and transcript are the caller's to fill.
+case_result result_for(const scenario_case& c);
+
 /// Sets out.outcome and out.reason from out.findings: an error wins, then the
 /// strongest finding (MUST: FAIL; SHOULD: WARN, FAIL when strict), then a skip.
 void decide_verdict(case_result& out, bool strict, const std::string& error, const std::string& skip);
