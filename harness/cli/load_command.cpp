@@ -10,30 +10,12 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "send_command.hpp"
 #include "smtpspec/harness/load_generator.hpp"
 
 namespace smtpspec::cli {
 
 namespace {
-
-bool read_message(const std::string& name, std::string& out, std::string& error) {
-  if (name == "-") {
-    std::ostringstream all;
-    all << std::cin.rdbuf();
-    if (std::cin.bad()) return error = "cannot read the message from standard input", false;
-    out = std::move(all).str();
-    return true;
-  }
-  std::ifstream in(name, std::ios::binary);
-  if (!in) return error = "cannot open the message file '" + name + "'", false;
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) return error = "cannot read the message file '" + name + "'", false;
-  return true;
-}
-
-std::chrono::milliseconds seconds(double s) {
-  return std::chrono::milliseconds(static_cast<long long>(s * 1000.0 + 0.5));
-}
 
 /// Each session needs a descriptor: raise the soft limit towards the hard one.
 void raise_fd_limit(std::size_t connections) {

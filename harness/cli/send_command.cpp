@@ -15,25 +15,6 @@ namespace smtpspec::cli {
 
 namespace {
 
-bool read_message(const std::string& name, std::string& out, std::string& error) {
-  if (name == "-") {
-    std::ostringstream all;
-    all << std::cin.rdbuf();
-    if (std::cin.bad()) return error = "cannot read the message from standard input", false;
-    out = std::move(all).str();
-    return true;
-  }
-  std::ifstream in(name, std::ios::binary);
-  if (!in) return error = "cannot open the message file '" + name + "'", false;
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) return error = "cannot read the message file '" + name + "'", false;
-  return true;
-}
-
-std::chrono::milliseconds seconds(double s) {
-  return std::chrono::milliseconds(static_cast<long long>(s * 1000.0 + 0.5));
-}
-
 int exit_code_of(harness::submission_status s) {
   switch (s) {
     case harness::submission_status::delivered: return exit_code::ok;
@@ -101,6 +82,25 @@ CLI::App* add_send_command(CLI::App& app, send_command& cmd) {
       "Exit codes: 0 delivered to every recipient, 1 refused (partly or wholly) or a protocol error, 2 usage,\n"
       "            3 the server could not be reached or TLS failed.");
   return c;
+}
+
+bool read_message(const std::string& name, std::string& out, std::string& error) {
+  if (name == "-") {
+    std::ostringstream all;
+    all << std::cin.rdbuf();
+    if (std::cin.bad()) return error = "cannot read the message from standard input", false;
+    out = std::move(all).str();
+    return true;
+  }
+  std::ifstream in(name, std::ios::binary);
+  if (!in) return error = "cannot open the message file '" + name + "'", false;
+  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) return error = "cannot read the message file '" + name + "'", false;
+  return true;
+}
+
+std::chrono::milliseconds seconds(double s) {
+  return std::chrono::milliseconds(static_cast<long long>(s * 1000.0 + 0.5));
 }
 
 int run_send(const send_command& cmd) {

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -28,6 +29,12 @@ struct send_command {
   bool verbose = false;
   std::vector<std::string> defects;  ///< test-only: break the client (harness::client_defect names)
 };
+
+/// Reads a message file, or standard input for "-"; sets `error` on failure.
+/// Shared with `smtpspec load`.
+bool read_message(const std::string& name, std::string& out, std::string& error);
+/// Seconds (a command-line value) as milliseconds, rounded.
+std::chrono::milliseconds seconds(double s);
 
 /// Declares the `send` subcommand on `app`, filling `cmd` when parsed. Returns the
 /// subcommand: after app.parse(), `if (*returned) return run_send(cmd);`.
