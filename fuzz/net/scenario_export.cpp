@@ -39,7 +39,11 @@ bool sendable(const action& a) {
 /// A raw step for octets written in one group, cut where pauses were.
 std::string raw_step(std::string_view octets, const std::vector<std::size_t>& cuts) {
   std::string out =
-      ascii(octets) ? "{ raw = " + toml_string(octets, true) : "{ raw_hex = \"" + hex_pairs(octets) + "\"";
+      ascii(octets) ? "{ raw = " + toml_string(octets, true)
+      // hex_pairs() breaks lines every 32 octets, which only a multi-line string may
+      // hold (TOML 1.0; the loader skips line breaks between pairs).
+      : octets.size() > 32 ? "{ raw_hex = \"\"\"\n  " + hex_pairs(octets) + "\"\"\""
+                           : "{ raw_hex = \"" + hex_pairs(octets) + "\"";
   std::vector<std::size_t> split;
   for (auto c : cuts)
     if (c > 0 && c < octets.size() && (split.empty() || c > split.back())) split.push_back(c);

@@ -323,6 +323,29 @@ void session_mutator::mutate_action(action& a, rng_t& rng) {
   }
 }
 
+namespace {
+
+/// Where an inserted action most often meets a state the server rarely sees: right
+/// after what opens or feeds a mail transaction (MAIL, RCPT, DATA, BDAT, mail data,
+/// AUTH, STARTTLS). Half of the insertions go there; the other half anywhere.
+std::size_t insertion_point(const std::vector<action>& acts, rng_t& rng) {
+  if (chance(rng, 2)) return pick(rng, acts.size() + 1);
+  std::vector<std::size_t> after;
+  for (std::size_t i = 0; i < acts.size(); ++i) {
+    const auto& a = acts[i];
+    bool stateful = a.kind == action_kind::bdat || a.kind == action_kind::data || a.kind == action_kind::starttls;
+    if (a.kind == action_kind::command && a.verb.size() == 4)
+      for (std::string_view v : {"MAIL"sv, "RCPT"sv, "DATA"sv, "BDAT"sv, "AUTH"sv})
+        stateful = stateful || std::equal(v.begin(), v.end(), a.verb.begin(), [](char x, char y) {
+                     return x == (y >= 'a' && y <= 'z' ? static_cast<char>(y - 'a' + 'A') : y);
+                   });
+    if (stateful) after.push_back(i + 1);
+  }
+  return after.empty() ? pick(rng, acts.size() + 1) : after[pick(rng, after.size())];
+}
+
+}  // namespace
+
 std::string session_mutator::mutate(session_input& s, rng_t& rng) {
   std::string last = "none";
   const std::size_t rounds = 1 + pick(rng, 3);
@@ -334,7 +357,7 @@ std::string session_mutator::mutate(session_input& s, rng_t& rng) {
       case 1:
       case 2: {  // insert a template action
         auto a = random_action(rng);
-        auto at = pick(rng, n + 1);
+        auto at = insertion_point(acts, rng);
         if (a.kind == action_kind::raw && at == 0) a.glued = false;
         acts.insert(acts.begin() + static_cast<std::ptrdiff_t>(at), std::move(a));
         last = "insert";

@@ -48,6 +48,13 @@ int run_serve(const serve_command& cmd) {
             << std::flush;
   server.wait();
   g_server = nullptr;
+  if (server.crashed()) {
+    // Test only (--defect crash_on_data_after_bdat): exit the way a daemon killed
+    // by SIGABRT looks to its supervisor (128 + 6), without a core file.
+    std::cerr << "smtpspec serve: died of the planted defect crash_on_data_after_bdat after "
+              << server.connections_served() << " connections\n";
+    return 134;
+  }
   std::cout << "stopped after " << server.connections_served() << " connections, " << server.messages().size()
             << " messages\n";
   return exit_code::ok;

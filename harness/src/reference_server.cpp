@@ -181,6 +181,7 @@ struct reference_server::impl {
   bool closing = false;  // set once by begin_shutdown(); no new session starts after it
   std::atomic<std::uint64_t> served{0};
   std::atomic<std::size_t> active{0};
+  std::atomic<bool> crashed{false};  // the planted defect crash_on_data_after_bdat fired
 
   // stop() must be callable from a signal handler (the CLI does): it only sets
   // this flag and writes one octet to a pipe, both async-signal-safe. A
@@ -446,6 +447,21 @@ awaitable<void> reference_server::impl::run_session(client_ptr cp) {
       co_return;
     }
     s.feed(std::string_view(buf.data(), n));
+    if (s.crashed()) {
+      // The planted crash (reference::defect::crash_on_data_after_bdat): like a
+      // daemon that died, the server answers nothing more on any connection and
+      // stops accepting; the replies still queued are lost with it.
+      crashed = true;
+      log("connection " + std::to_string(c.id) + ": planted crash (defect crash_on_data_after_bdat): the server dies");
+      // A dead process loses its listening socket with its connections: close the
+      // acceptor (on its strand) before this connection, so that a client seeing
+      // the close finds the port refusing, as after a real crash.
+      stop_requested = true;
+      co_await net::post(accept_strand, use_awaitable);
+      begin_shutdown();
+      co_await net::post(c.ex, use_awaitable);
+      co_return;
+    }
   }
 }
 
@@ -589,6 +605,8 @@ std::optional<accepted_message> reference_server::find_message(std::string_view 
 }
 
 std::uint64_t reference_server::connections_served() const { return impl_->served.load(); }
+
+bool reference_server::crashed() const { return impl_->crashed.load(); }
 
 void reference_server::stop() {
   auto& d = *impl_;

@@ -144,6 +144,9 @@ class case_run {
 
   // --- the exchange ----------------------------------------------------------------------
   bool connect_and_greet();
+  /// After the server closed: a new connection refused means the target died; the
+  /// reason, or "" while it still listens.
+  std::string target_died();
   bool setup_starttls();
   bool handshake();
   void process(const ref::reply& r);
@@ -413,6 +416,18 @@ bool case_run::await_replies(milliseconds timeout) {
       const auto* want = expectation_for(front.tag, front.tag >= 0 && front.tag < static_cast<int>(replies_per_step_.size())
                                                         ? replies_per_step_[static_cast<std::size_t>(front.tag)]
                                                         : 0);
+      // Whatever allows the close below, a target that then refuses new connections
+      // has died (the crash a fuzzer reproducer replays: fuzz/net/session_player.cpp).
+      if (std::string died = target_died(); !died.empty()) {
+        add(ref::level::must, {5321, "3.8"},
+            "the server closed the connection without answering " + what +
+                " and then refused new connections: the target crashed or stopped (" + died + ")",
+            "a reply", "connection closed");
+        stream_.on_close();
+        closed_ = true;
+        stop_ = true;
+        return false;
+      }
       if (want && want->close) {
         // The scenario allows closing here (e.g. RFC 5321 7.8 defences).
         log_.note("the server closed the connection instead of answering " + what + ", which this case allows");
@@ -536,6 +551,17 @@ bool case_run::handshake() {
   }
   stream_.on_tls_established();
   return true;
+}
+
+std::string case_run::target_died() {
+  // Only "refused" means nothing listens any more; a timeout or a reset may be load.
+  transcript scratch{4096};
+  connection again{scratch};
+  auto r = again.connect(s_.target, remaining(s_.connect_timeout));
+  again.close();
+  if (r.status != io_status::refused) return {};
+  log_.note("a new connection to " + s_.target.to_string() + " was refused: " + r.detail);
+  return r.detail.empty() ? "connection refused" : r.detail;
 }
 
 bool case_run::connect_and_greet() {

@@ -14,7 +14,7 @@ struct defect_name {
   defect d;
   std::string_view name;
 };
-constexpr std::array<defect_name, 9> k_defects{{
+constexpr std::array<defect_name, 10> k_defects{{
     {defect::end_data_on_lf_dot_lf, "end_data_on_lf_dot_lf"},
     {defect::execute_after_starttls, "execute_after_starttls"},
     {defect::rcpt_without_mail, "rcpt_without_mail"},
@@ -24,6 +24,7 @@ constexpr std::array<defect_name, 9> k_defects{{
     {defect::stay_open_after_quit, "stay_open_after_quit"},
     {defect::unbounded_command_line, "unbounded_command_line"},
     {defect::end_data_on_any_bare_dot, "end_data_on_any_bare_dot"},
+    {defect::crash_on_data_after_bdat, "crash_on_data_after_bdat"},
 }};
 
 char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
@@ -283,7 +284,7 @@ std::size_t server_session::feed(std::string_view bytes) {
   }
   commands_this_feed_ = 0;
   std::string_view in = bytes;
-  while (!in.empty() && !tls_wanted_ && !closing_) {
+  while (!in.empty() && !tls_wanted_ && !closing_ && !crashed_) {
     if (bdat_remaining_ > 0) {
       // RFC 3030 2: exactly chunk-size octets follow the BDAT line, binary-safe.
       auto n = static_cast<std::size_t>(std::min<std::uint64_t>(bdat_remaining_, in.size()));
@@ -366,7 +367,7 @@ std::size_t server_session::feed(std::string_view bytes) {
     }
     in = {};
   }
-  if (closing_) in = {};
+  if (closing_ || crashed_) in = {};
   return total - in.size();
 }
 
@@ -475,6 +476,12 @@ bool server_session::recipient_allowed(const command& c, std::uint16_t& code, st
 }
 
 void server_session::process_command(const command& c) {
+  if (has(config_.defects, defect::crash_on_data_after_bdat) && c.kind == verb::data &&
+      model_.state().where == phase::bdat) {
+    record(server_event::kind::command, "crashed (defect): DATA after a BDAT chunk");
+    crashed_ = true;
+    return;
+  }
   const std::size_t before = out_.size();
   if (config_.judge_client) {
     arrival how;

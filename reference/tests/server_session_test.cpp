@@ -317,6 +317,36 @@ TEST(server_session, defect_malformed_multiline_changes_the_code) {
   EXPECT_EQ(r.error().code, error::reply_code_changed);
 }
 
+TEST(server_session, defect_crash_on_data_after_bdat_needs_the_whole_sequence) {
+  server_config cfg;
+  cfg.defects = defect::crash_on_data_after_bdat;
+  {
+    // DATA alone, DATA after BDAT LAST, DATA after a refused RCPT: the strict answers.
+    harness h(cfg);
+    h.one("EHLO c.example");
+    expect_conforming(h.one("DATA"));
+    h.one("MAIL FROM:<a@c.example>");
+    EXPECT_EQ(h.send("BDAT 3\r\nabc").size(), 1u);  // 503: no recipient yet, chunk discarded
+    expect_conforming(h.one("DATA"));
+    h.one("RSET");
+    h.one("MAIL FROM:<a@c.example>");
+    h.one("RCPT TO:<user@example.test>");
+    EXPECT_EQ(h.send("BDAT 3 LAST\r\nabc").size(), 1u);
+    expect_conforming(h.one("DATA"));
+    EXPECT_FALSE(h.server().crashed());
+  }
+  // EHLO, MAIL, an accepted RCPT, a BDAT chunk that is not LAST, then DATA: dead.
+  harness h(cfg);
+  h.one("EHLO c.example");
+  h.one("MAIL FROM:<a@c.example>");
+  h.one("RCPT TO:<user@example.test>");
+  EXPECT_EQ(h.send("BDAT 3\r\nabc").size(), 1u);
+  EXPECT_TRUE(h.send("DATA\r\nNOOP\r\n").empty());
+  EXPECT_TRUE(h.server().crashed());
+  EXPECT_TRUE(h.server().output().empty());
+  EXPECT_TRUE(h.send("NOOP\r\n").empty());
+}
+
 TEST(server_session, defect_names_round_trip) {
   for (auto d : all_defects()) {
     EXPECT_FALSE(to_string(d).empty());

@@ -142,6 +142,32 @@ INSTANTIATE_TEST_SUITE_P(
                       defect_case{ref::defect::drop_second_pipelined, "pipelined-transaction", finding_kind::desync}),
     [](const auto& p) { return std::string(ref::to_string(p.param.d)) + "_" + std::to_string(p.index); });
 
+// The seeded-bug test (seeded_crash_test.sh) is only meaningful if the mutator has
+// to build the sequence: no seed may reach the planted crash as it is.
+TEST(session_player, seeds_do_not_reach_the_planted_crash) {
+  for (const auto& f : seeds()) {
+    embedded t(ref::defect::crash_on_data_after_bdat);
+    auto r = t.player->play(decode(read_file(f)));
+    EXPECT_FALSE(r.has(finding_kind::crash)) << f.filename() << "\n" << describe(r);
+    EXPECT_FALSE(t.server->crashed()) << f.filename();
+  }
+}
+
+// A target that dies is a crash whatever excuses the close itself (here two refusals
+// before DATA, a RFC 5321 7.8 defence), or the finding would surface one session
+// late, on an input that does not reproduce it.
+TEST(session_player, the_planted_crash_is_found_even_where_a_close_is_excused) {
+  for (const char* text :
+       {"cmd EHLO a.example\ncmd MAIL FROM:<a@example.test>\ncmd RCPT TO:<user@example.test>\nbdat x\ncmd DATA",
+        "cmd EHLO a.example\ncmd MAIL FROM:<a@example.test>\ncmd RCPT TO:<user@example.test>\nbdat x\n"
+        "cmd NOOP a\\0b\ncmd \\xff\ncmd DATA\ncmd QUIT"}) {
+    embedded t(ref::defect::crash_on_data_after_bdat);
+    auto r = t.player->play(decode(text));
+    EXPECT_TRUE(r.has(finding_kind::crash)) << text << "\n" << describe(r);
+    EXPECT_TRUE(t.server->crashed());
+  }
+}
+
 TEST(session_player, findings_name_the_action_being_played) {
   embedded t(ref::defect::end_data_on_lf_dot_lf);
   auto r = t.player->play(seed("smuggle-lf-dot-lf"));

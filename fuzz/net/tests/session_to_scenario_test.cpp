@@ -13,6 +13,7 @@
 
 #include "scenario_export.hpp"
 #include "session_input.hpp"
+#include "session_mutator.hpp"
 #include "smtpspec/harness/reference_server.hpp"
 #include "smtpspec/harness/runner.hpp"
 #include "smtpspec/harness/scenario_loader.hpp"
@@ -115,6 +116,59 @@ TEST(session_to_scenario, converted_defect_reproducers_fail_against_the_broken_s
     auto c = convert(std::filesystem::path(SMTPSPEC_FUZZ_NET_CORPUS) / name);
     auto r = broken.run(c);
     EXPECT_EQ(r.outcome, harness::verdict::fail) << name << " with " << ref::to_string(d) << "\n" << describe(r);
+  }
+}
+
+TEST(session_to_scenario, the_planted_crash_reproducer_fails_against_the_broken_server_only) {
+  const std::string text =
+      "cmd EHLO a.example\ncmd MAIL FROM:<a@example.test>\ncmd RCPT TO:<user@example.test>\nbdat x\n"
+      "cmd NOOP a\\0b\ncmd \\xff\ncmd DATA\ncmd QUIT\n";
+  scenario_options opt;
+  opt.source = "planted-crash";
+  auto loaded = harness::load_scenario_text(to_scenario(decode(text), opt), "planted-crash.toml");
+  ASSERT_TRUE(loaded.ok());
+  const auto& c = loaded.suites.at(0).cases.at(0);
+  {
+    embedded_target broken(ref::defect::crash_on_data_after_bdat);
+    auto r = broken.run(c);
+    EXPECT_EQ(r.outcome, harness::verdict::fail) << describe(r);
+  }
+  embedded_target strict;
+  auto r = strict.run(c);
+  EXPECT_EQ(r.outcome, harness::verdict::pass) << describe(r);
+}
+
+TEST(session_to_scenario, long_8bit_octets_go_as_a_multiline_raw_hex) {
+  // More than 32 octets: hex_pairs() breaks the line, so the string must be multi-line.
+  session_input s = decode("raw QUIT  SMTPUTF8=yes\\xd7\\{80}\\r\\n\n");
+  scenario_options opt;
+  opt.source = "unit";
+  const std::string toml = to_scenario(s, opt);
+  auto loaded = harness::load_scenario_text(toml, "unit.toml");
+  ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors[0].to_string()) << "\n" << toml;
+  const auto& steps = loaded.suites.at(0).cases.at(0).steps;
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].bytes, "QUIT  SMTPUTF8=yes" + std::string(81, '\xd7') + "\r\n");
+}
+
+// Whatever the fuzzer saves must convert: 3,000 mutated sessions (fixed seed), each
+// to a case the loader accepts (found: long 8-bit raw steps were broken TOML).
+TEST(session_to_scenario, mutated_sessions_convert_to_loadable_cases) {
+  std::vector<session_input> pool;
+  for (const auto& f : seeds()) pool.push_back(decode(read_file(f)));
+  session_mutator m;
+  std::minstd_rand rng(7);
+  for (int i = 0; i < 3000; ++i) {
+    session_input s = pool[rng() % pool.size()];
+    m.mutate(s, rng);
+    if (i % 3 == 0) s = m.cross_over(s, pool[rng() % pool.size()], rng);
+    scenario_options opt;
+    opt.source = "mutated-" + std::to_string(i);
+    const std::string toml = to_scenario(s, opt);
+    auto loaded = harness::load_scenario_text(toml, opt.source + ".toml");
+    ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors[0].to_string()) << "\n"
+                             << encode(s) << "\n" << toml;
+    if (i % 10 == 0) pool.push_back(std::move(s));
   }
 }
 

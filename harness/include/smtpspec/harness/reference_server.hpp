@@ -68,6 +68,9 @@ class reference_server {
   std::vector<accepted_message> messages() const;
   std::optional<accepted_message> find_message(std::string_view marker) const;
   std::uint64_t connections_served() const;
+  /// The planted defect crash_on_data_after_bdat fired and took the server down
+  /// (it stopped itself: wait() returns).
+  bool crashed() const;
 
   /// Closes the listening socket and every open connection, and returns once the
   /// server's threads have finished. Safe to call more than once, from any

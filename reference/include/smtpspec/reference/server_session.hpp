@@ -40,6 +40,12 @@ enum class defect : std::uint32_t {
   stay_open_after_quit = 1u << 6,          ///< does not close after 221 (4.1.1.10)
   unbounded_command_line = 1u << 7,        ///< buffers a command line of any length (4.5.3.1.4)
   end_data_on_any_bare_dot = 1u << 8,      ///< every non-standard dot sequence ends data (smuggling)
+  /// Dies when DATA follows an accepted BDAT chunk in the same transaction (RFC
+  /// 3030 2 wants 503 there): the planted bug the seeded fuzzing test must find,
+  /// reachable only after EHLO, MAIL, an accepted RCPT and a BDAT chunk that is not
+  /// LAST. The session stops answering and crashed() turns true; the I/O layer
+  /// then kills the whole server, like a daemon that dereferenced a stale pointer.
+  crash_on_data_after_bdat = 1u << 9,
 };
 constexpr defect operator|(defect a, defect b) { return defect(std::uint32_t(a) | std::uint32_t(b)); }
 constexpr bool has(defect set, defect bit) { return (std::uint32_t(set) & std::uint32_t(bit)) != 0; }
@@ -163,6 +169,9 @@ class server_session {
   bool closing() const noexcept { return closing_; }
   /// An idle timeout fired (4.5.3.2.7): queue 421 and close.
   void timeout();
+  /// The planted defect crash_on_data_after_bdat fired: nothing more is read or
+  /// answered; the I/O layer drops the output and takes the whole server down.
+  bool crashed() const noexcept { return crashed_; }
 
   const session_state& state() const noexcept { return model_.state(); }
   std::vector<stored_message> take_messages();
@@ -211,6 +220,7 @@ class server_session {
   std::string unbounded_line_;  // only with defect::unbounded_command_line
   bool tls_wanted_ = false;
   bool closing_ = false;
+  bool crashed_ = false;
   bool started_ = false;
 
   // The transaction being built (3.3).
