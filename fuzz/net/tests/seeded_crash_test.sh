@@ -12,7 +12,7 @@
 # Usage: seeded_crash_test.sh SMTPSPEC SERVER_FUZZER SESSION_TO_SCENARIO SOURCE_DIR [MAX_SESSIONS]
 # Exit 0: found and replayed; 1: not found within the bound, or the replay is wrong.
 set -euo pipefail
-smtpspec=$1 fuzzer=$2 to_scenario=$3 src=$4 max_sessions=${5:-20000}
+smtpspec=$1 fuzzer=$2 to_scenario=$3 src=$4 max_sessions=${5:-30000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/seeded-crash.XXXXXX")
 pids=()
 cleanup() {
