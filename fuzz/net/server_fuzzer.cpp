@@ -168,6 +168,7 @@ struct fuzzer {
   std::uint64_t sessions = 0, selected_findings = 0;
   std::uint64_t by_kind[finding_kind_count] = {};
   std::chrono::microseconds playing{0};
+  std::chrono::microseconds spent[time_spent_count] = {};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
@@ -310,6 +311,21 @@ void print_stats() {
                static_cast<unsigned long long>(f.sessions), wall, wall > 0 ? f.sessions / wall : 0.0,
                1000.0 * in_sessions / static_cast<double>(f.sessions), wall > 0 ? 100.0 * in_sessions / wall : 0.0,
                f.target_text.c_str());
+  // Where the session time went (session_player.hpp, time_spent): what to look at
+  // when the rate is low. The rest is the exchange itself.
+  std::string split;
+  std::chrono::microseconds accounted{0};
+  for (std::size_t k = 0; k < time_spent_count; ++k) {
+    accounted += f.spent[k];
+    if (f.spent[k].count() > 0 && in_sessions > 0)
+      split += " " + std::string(to_string(static_cast<time_spent>(k))) + " " +
+               std::to_string(static_cast<int>(100.0 * std::chrono::duration<double>(f.spent[k]).count() / in_sessions +
+                                               0.5)) +
+               "%;";
+  }
+  if (in_sessions > 0)
+    std::fprintf(stderr, "==smtpspec== session time:%s exchange %.0f%%\n", split.c_str(),
+                 100.0 * std::chrono::duration<double>(f.playing - accounted).count() / in_sessions);
   std::string kinds;
   for (std::size_t k = 0; k < finding_kind_count; ++k)
     if (f.by_kind[k])
@@ -443,6 +459,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto r = f.player->play(s);
   ++f.sessions;
   f.playing += r.duration;
+  for (std::size_t k = 0; k < time_spent_count; ++k) f.spent[k] += r.spent[k];
   if (!r.connected) {
     // It accepted connections before: it died or stopped listening.
     finding died;

@@ -4,7 +4,16 @@
 // may defend itself), RFC 3207 4 (STARTTLS), RFC 2920 3.2 (reply order).
 #include "session_player.hpp"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <set>
 #include <thread>
@@ -70,6 +79,73 @@ std::uint8_t slot_of(const ref::reply_slot& s) {
   return static_cast<std::uint8_t>(slot_class::invalid_line);
 }
 
+/// A connected socket's file descriptor: the player keeps its own, next to the one
+/// the connection adopted, to poll it for readability (see absorb_tickets).
+struct numeric_connect {
+  harness::io_result result;
+  int fd = -1;
+};
+
+/// Connects to a numeric IPv4 or IPv6 address with a plain non-blocking connect and
+/// hands the socket to `conn` (connection::adopt). connection::connect resolves even
+/// numeric addresses on Asio's resolver thread, a thread hand-off per session that
+/// was a tenth of the fuzzer's session time. std::nullopt: the host is a name, so
+/// the caller resolves it with connection::connect.
+std::optional<numeric_connect> connect_numeric(harness::connection& conn, const harness::endpoint_spec& target,
+                                               milliseconds timeout) {
+  std::string host = target.host;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&addr); ::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(target.port);
+    len = sizeof(sockaddr_in);
+  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr); ::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(target.port);
+    len = sizeof(sockaddr_in6);
+  } else {
+    return std::nullopt;
+  }
+  const std::string what = "connect " + target.to_string();
+  auto failed = [&](int err, int fd) {
+    if (fd >= 0) ::close(fd);
+    const auto status = err == ECONNREFUSED ? io_status::refused
+                        : err == ETIMEDOUT  ? io_status::timeout
+                        : err == ENETUNREACH || err == EHOSTUNREACH || err == EADDRNOTAVAIL || err == EAFNOSUPPORT
+                            ? io_status::unreachable
+                            : io_status::reset;
+    return numeric_connect{{status, 0, what + ": " + std::strerror(err)}, -1};
+  };
+  const int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return failed(errno, -1);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
+    if (errno != EINPROGRESS) return failed(errno, fd);
+    pollfd p{fd, POLLOUT, 0};
+    int n = 0;
+    do n = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    while (n < 0 && errno == EINTR);
+    if (n == 0) {
+      ::close(fd);
+      return numeric_connect{{io_status::timeout, 0, what + ": no answer within " + std::to_string(timeout.count()) +
+                                                         " ms"},
+                             -1};
+    }
+    int err = 0;
+    socklen_t err_len = sizeof err;
+    if (n < 0) err = errno;
+    else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) err = errno;
+    if (err != 0) return failed(err, fd);
+  }
+  // Back to blocking, the mode Asio assumes for a socket it is given; its own
+  // operations switch to non-blocking as they need.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  auto adopted = conn.adopt(fd, target.to_string());  // sets TCP_NODELAY, as connect does
+  if (!adopted) return numeric_connect{adopted, -1};
+  return numeric_connect{{}, fd};
+}
+
 }  // namespace
 
 std::string_view to_string(finding_kind k) noexcept {
@@ -114,6 +190,20 @@ std::optional<std::uint32_t> parse_finding_kinds(std::string_view list, std::str
     }
   }
   return out;
+}
+
+std::string_view to_string(time_spent t) noexcept {
+  switch (t) {
+    case time_spent::connect: return "connect";
+    case time_spent::tls: return "tls";
+    case time_spent::pause: return "pauses";
+    case time_spent::short_wait: return "short waits";
+    case time_spent::after_close: return "after half-close";
+    case time_spent::close_wait: return "close after 221/421";
+    case time_spent::stray: return "stray replies after QUIT";
+    case time_spent::count_: break;
+  }
+  return "?";
 }
 
 bool play_result::has(finding_kind k) const {
@@ -170,6 +260,27 @@ class run {
   }
   void note(std::string_view text) { tail('-', text); }
 
+  /// Adds the wall time from its construction to stop() (or its end) to one entry of
+  /// play_result::spent.
+  class timer {
+   public:
+    timer(play_result& out, time_spent what)
+        : slot_(out.spent[static_cast<std::size_t>(what)]), started_(clock_type::now()) {}
+    ~timer() { stop(); }
+    timer(const timer&) = delete;
+    timer& operator=(const timer&) = delete;
+    void stop() {
+      if (stopped_) return;
+      stopped_ = true;
+      slot_ += std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started_);
+    }
+
+   private:
+    std::chrono::microseconds& slot_;
+    clock_type::time_point started_;
+    bool stopped_ = false;
+  };
+
   // --- I/O ------------------------------------------------------------------------------
   milliseconds remaining(milliseconds cap) const {
     auto left = std::chrono::duration_cast<milliseconds>(deadline_ - clock_type::now());
@@ -183,6 +294,7 @@ class run {
   bool wait_for_close(milliseconds timeout);
 
   // --- the exchange ----------------------------------------------------------------------
+  harness::io_result connect();
   bool connect_and_greet();
   bool setup_starttls();
   void process(const ref::reply& r);
@@ -218,6 +330,7 @@ class run {
   ref::reply malformed_;  // what that reply is judged as
   clock_type::time_point deadline_;
   int tag_ = k_setup_tag;
+  int fd_ = -1;               // the connected socket (numeric targets), for poll() only
   bool closed_ = false;       // the connection is gone
   bool half_closed_ = false;  // we sent our FIN (close action)
   bool stop_ = false;         // a finding or a close ends the session
@@ -505,7 +618,10 @@ void run::process(const ref::reply& r) {
       stop_ = true;
       return;
     }
-    if (!wait_for_close(std::min(s_.reply_timeout, milliseconds(3000))))
+    timer t(out_, time_spent::close_wait);
+    const bool closed = wait_for_close(std::min(s_.reply_timeout, milliseconds(3000)));
+    t.stop();
+    if (!closed)
       add(r.code == 221 ? finding_kind::illegal : finding_kind::should,
           r.code == 221 ? ref::level::must : ref::level::should, {5321, r.code == 221 ? "4.1.1.10" : "3.8"},
           "the server did not close the connection after " + std::to_string(r.code), "close", "connection still open");
@@ -543,7 +659,11 @@ bool run::await_owed() {
   bool first = true;
   while (!closed_ && !stop_ && owed() > 0) {
     ref::reply r;
+    const auto asked = clock_type::now();
     auto g = read_reply(r, remaining(wait));
+    if (g == got::timeout && (partial_line || broke_pipelining))
+      out_.spent[static_cast<std::size_t>(time_spent::short_wait)] +=
+          std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - asked);
     if (g == got::reply) {
       if (first) {
         const double took = std::chrono::duration<double, std::milli>(clock_type::now() - started).count();
@@ -603,42 +723,64 @@ void run::server_closed(std::string_view while_doing) {
   const bool owes = stream_.open_slots() > 0;
   const int front_tag = owes ? stream_.slots().front().tag : tag_;
   stream_.on_close();
-  // After our FIN, or after 221/421 (also one that answered nothing sent: the
-  // desynchronisation is the finding, the close that follows is its consequence).
-  if (half_closed_ || where == ref::phase::closed || closing_reply_ || unjudged_) return;
+  // After 221/421 (also one that answered nothing sent: the desynchronisation is
+  // the finding, the close that follows is its consequence) the close was announced.
+  if (where == ref::phase::closed || closing_reply_) return;
   const bool refused_suspicious_data = (last_code_ / 100 == 4 || last_code_ / 100 == 5) && !last_anomalies_.empty();
-  if (unpermitted_pipelining_.count(front_tag) || unwaited_.count(front_tag) || refusals_ >= 2 || last_code_ == 521 ||
-      refused_suspicious_data) {
+  const bool defence = unpermitted_pipelining_.count(front_tag) || unwaited_.count(front_tag) || refusals_ >= 2 ||
+                       last_code_ == 521 || refused_suspicious_data;
+  // Whatever the client did, a target that then refuses new connections has died
+  // (or its process did). Checked also when the close itself is excused below, or
+  // the crash would surface one session late, on an input that does not reproduce it.
+  std::string died;
+  if (s_.liveness_check) {
+    timer t(out_, time_spent::connect);
+    conn_.close();
+    auto again = connect();
+    conn_.close();
+    if (again.status == io_status::refused) died = again.detail;
+  }
+  if (!died.empty()) {
+    add(finding_kind::crash, ref::level::must, {5321, "3.8"},
+        "the server closed the connection " + std::string(while_doing) +
+            " and then refused new connections: the target crashed or stopped (" + died + ")",
+        "a reply", "connection closed");
+    return;
+  }
+  // After our FIN, or where nothing more was judged.
+  if (half_closed_ || unjudged_) return;
+  if (defence) {
     // 7.8: a server may defend itself and close after refusing; 521 (RFC 7504)
     // announces a server that does not accept mail.
     note("the server closed the connection " + std::string(while_doing) + " (a defence RFC 5321 7.8 allows here)");
     return;
   }
-  finding_kind kind = finding_kind::drop;
-  std::string text = "the server closed the connection " + std::string(while_doing) +
-                     " without 221 or 421 (RFC 5321 3.8: it MUST NOT close except after QUIT, 421 or a timeout)";
-  if (s_.liveness_check) {
-    // A target that no longer accepts connections has died (or its process did).
-    conn_.close();
-    auto again = conn_.connect(s_.target, s_.connect_timeout);
-    conn_.close();
-    if (again.status == io_status::refused) {
-      kind = finding_kind::crash;
-      text = "the server closed the connection " + std::string(while_doing) +
-             " and then refused new connections: the target crashed or stopped (" + again.detail + ")";
-    }
+  add(finding_kind::drop, ref::level::must, {5321, "3.8"},
+      "the server closed the connection " + std::string(while_doing) +
+          " without 221 or 421 (RFC 5321 3.8: it MUST NOT close except after QUIT, 421 or a timeout)",
+      "a reply", "connection closed");
+}
+
+harness::io_result run::connect() {
+  fd_ = -1;
+  if (auto n = connect_numeric(conn_, s_.target, s_.connect_timeout)) {
+    fd_ = n->fd;
+    return std::move(n->result);
   }
-  add(kind, ref::level::must, {5321, "3.8"}, text, "a reply", "connection closed");
+  return conn_.connect(s_.target, s_.connect_timeout);
 }
 
 bool run::connect_and_greet() {
-  out_.connect = conn_.connect(s_.target, s_.connect_timeout);
+  timer t(out_, time_spent::connect);
+  out_.connect = connect();
+  t.stop();
   if (!out_.connect) {
     note("cannot connect: " + out_.connect.detail);
     return false;
   }
   out_.connected = true;
   if (s_.tls == harness::tls_mode::implicit) {
+    timer tls(out_, time_spent::tls);
     auto h = conn_.start_tls(s_.tls_options, s_.tls_options.sni.empty() ? s_.target.host : s_.tls_options.sni,
                              remaining(s_.reply_timeout));
     if (!h) {
@@ -703,10 +845,24 @@ bool run::setup_starttls() {
 /// before the first command inside TLS, so that command's segment acknowledges them:
 /// otherwise the server's reply, a small write behind unacknowledged tickets, waits
 /// under Nagle for our delayed ACK (40 ms on Linux) unless the server sets
-/// TCP_NODELAY. A pause, not a read: a read cut by its deadline while the TLS layer
-/// handles a ticket can leave a socket read pending that connection::read_some
-/// then waits out for seconds (see fuzz/net/README.md, harness notes).
-void run::absorb_tickets() { std::this_thread::sleep_for(milliseconds(2)); }
+/// TCP_NODELAY. A wait for the socket to become readable (the tickets are then in
+/// our kernel, which acknowledges them with our next segment), not a read: a read
+/// cut by its deadline while the TLS layer handles a ticket can leave a socket read
+/// pending that connection::read_some then waits out for seconds (see
+/// fuzz/net/README.md, harness notes). TLS 1.2 has no tickets after the handshake
+/// (RFC 5077 3.3: they come inside it), so nothing to wait for. Where the socket is
+/// not the player's own (a host name), a 2 ms pause as before.
+void run::absorb_tickets() {
+  constexpr milliseconds k_ticket_wait{2};
+  if (conn_.tls_description().rfind("TLSv1.3", 0) != 0) return;
+  if (fd_ < 0) {
+    std::this_thread::sleep_for(k_ticket_wait);
+    return;
+  }
+  pollfd p{fd_, POLLIN, 0};
+  while (::poll(&p, 1, static_cast<int>(k_ticket_wait.count())) < 0 && errno == EINTR) {
+  }
+}
 
 /// A server that answered 220 to STARTTLS now expects the TLS handshake: follow it.
 /// Plaintext queued behind STARTTLS must have been discarded (RFC 3207 4); a NOOP and
@@ -717,6 +873,7 @@ bool run::follow_into_tls(std::uint64_t injected_before) {
     note("220 to STARTTLS inside TLS: not starting TLS twice");
     return true;
   }
+  timer tls(out_, time_spent::tls);
   auto h = conn_.start_tls(s_.tls_options, s_.tls_options.sni.empty() ? s_.target.host : s_.tls_options.sni,
                            remaining(s_.reply_timeout));
   if (!h) {
@@ -741,6 +898,7 @@ bool run::follow_into_tls(std::uint64_t injected_before) {
   out_.tls = true;
   tail('-', "TLS started");
   absorb_tickets();
+  tls.stop();
   stream_.on_tls_established();
   // Whatever followed STARTTLS in plaintext is gone with the handshake (the server
   // must discard it, RFC 3207 4): inside TLS the framing starts afresh.
@@ -765,6 +923,7 @@ bool run::play_group(std::size_t first, std::size_t end) {
       if (!write(pending)) return false;
       pending.clear();
       note("pause " + std::to_string(a.pause_ms) + " ms");
+      timer t(out_, time_spent::pause);
       std::this_thread::sleep_for(std::min(milliseconds(a.pause_ms), remaining(milliseconds(a.pause_ms))));
       continue;
     }
@@ -796,15 +955,18 @@ void run::half_close() {
   conn_.shutdown_send();
   half_closed_ = true;
   const auto until = clock_type::now() + k_after_close;
+  timer t(out_, time_spent::after_close);
   while (!closed_ && clock_type::now() < until) {
     ref::reply r;
     auto g = read_reply(r, remaining(std::chrono::duration_cast<milliseconds>(until - clock_type::now())));
-    if (g == got::reply)
+    if (g == got::reply) {
       process(r);
-    else if (g == got::closed)
+    } else if (g == got::closed) {
+      t.stop();
       server_closed("after the client's half-close");
-    else
+    } else {
       break;
+    }
   }
   stop_ = true;
 }
@@ -848,6 +1010,7 @@ void run::terminate() {
     if (quit_sent_) {
       // QUIT was answered but not with 221: collect stray replies briefly and leave.
       ref::reply r;
+      timer t(out_, time_spent::stray);
       while (!closed_ && read_reply(r, milliseconds(50)) == got::reply) process(r);
       return;
     }
@@ -882,6 +1045,7 @@ void run::terminate() {
   }
   if (!closed_ && !stop_ && quit_sent_) {
     ref::reply r;
+    timer t(out_, time_spent::stray);
     while (!closed_ && read_reply(r, milliseconds(50)) == got::reply) process(r);
   }
 }

@@ -98,6 +98,22 @@ struct player_settings {
   std::size_t transcript_events = 40;
 };
 
+/// Where a session's wall time went, for tuning the fuzzer's speed (server_fuzzer
+/// prints the sums at exit). The rest of `play_result::duration` is the exchange
+/// itself: writes and the replies the server owed.
+enum class time_spent : std::uint8_t {
+  connect,      ///< connecting (and the liveness check's reconnect after a close)
+  tls,          ///< TLS handshakes and the wait for session tickets
+  pause,        ///< `pause` actions of the input
+  short_wait,   ///< waits that ran out for replies held after a partial line or broken pipelining
+  after_close,  ///< reading after the client's own half-close until the server closed
+  close_wait,   ///< waiting for the server's close after 221/421
+  stray,        ///< reading for stray replies after QUIT was answered without 221
+  count_
+};
+inline constexpr std::size_t time_spent_count = static_cast<std::size_t>(time_spent::count_);
+std::string_view to_string(time_spent t) noexcept;
+
 struct play_result {
   bool connected = false;
   harness::io_result connect;  ///< the connect attempt (status refused: nothing listens)
@@ -109,6 +125,7 @@ struct play_result {
   bool tls = false;        ///< TLS was established at some point
   std::string terminator;  ///< octets the player added after the last action
   std::chrono::microseconds duration{0};
+  std::chrono::microseconds spent[time_spent_count] = {};
 
   bool has(finding_kind k) const;
   /// The first finding whose kind is in `kinds`, preferring desync, crash, drop, hang,
