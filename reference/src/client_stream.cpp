@@ -47,18 +47,22 @@ void client_stream::push_line(std::string_view line, bool too_long, std::size_t 
   reply_slot slot;
   slot.tag = tag_;
   slot.line.assign(line.substr(0, k_kept_line));
+  if (mode_ == mode::sasl) {
+    // A SASL response, however long: whatever the reply (500 "line too long" too),
+    // anything but 334 ends the exchange (RFC 4954 4), so the client must wait for it.
+    // The kept prefix is judged like the whole response (base64 or not, RFC 4954 4).
+    if (too_long) slot.error = {error::line_too_long, max_command_line};
+    slot.what = reply_slot::kind::sasl_line;
+    slots_.push_back(std::move(slot));
+    blocked_ = true;  // the reply says whether the exchange continues
+    return;
+  }
   if (too_long) {
     slot.what = reply_slot::kind::invalid_line;
     slot.error = {error::line_too_long, max_command_line};
     slot.line += "... (" + std::to_string(length) + " octets)";
     slot.v = verb_from_string(line.substr(0, std::min<std::size_t>(line.find(' '), line.size())));
     slots_.push_back(std::move(slot));
-    return;
-  }
-  if (mode_ == mode::sasl) {
-    slot.what = reply_slot::kind::sasl_line;
-    slots_.push_back(std::move(slot));
-    blocked_ = true;  // the reply says whether the exchange continues
     return;
   }
   auto opt = parse_options_for(model_.state(), line);

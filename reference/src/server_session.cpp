@@ -344,7 +344,12 @@ std::size_t server_session::feed(std::string_view bytes) {
       // 4.3.2 / 4.5.3.1.4: "500 ... command line too long"; the rest of the line is
       // skipped by the reader with constant memory.
       record(server_event::kind::line_too_long, std::to_string(l.length));
+      const std::size_t before = out_.size();
       send_reply(500, "5.5.6", "Line too long");
+      // Inside a SASL exchange the 500 answers the client's response: like any reply
+      // but 334 it ends the exchange (RFC 4954 4), so the next line is a command again.
+      if (model_.state().where == phase::auth)
+        if (auto r = parse_reply(std::string_view(out_).substr(before))) model_.on_auth_reply(*r);
       continue;
     }
     if (config_.judge_client && (l.bare_lf || l.has_bare_cr || l.has_bare_lf))

@@ -347,6 +347,20 @@ TEST(server_session, defect_crash_on_data_after_bdat_needs_the_whole_sequence) {
   EXPECT_TRUE(h.send("NOOP\r\n").empty());
 }
 
+// Found by the network fuzzer: a SASL response over the line limit got 500, but the
+// server stayed in the exchange and read QUIT as the next response (535, not 221).
+TEST(server_session, an_overlong_sasl_response_ends_the_exchange) {
+  server_config cfg;
+  cfg.auth_in_plaintext = true;
+  harness h(cfg);
+  h.one("EHLO c.example");
+  expect_conforming(h.one("AUTH LOGIN"));
+  expect_conforming(h.one(std::string(3000, 'A')));
+  EXPECT_NE(h.server().state().where, phase::auth);
+  expect_conforming(h.one("QUIT"));
+  EXPECT_TRUE(h.server().closing());
+}
+
 TEST(server_session, defect_names_round_trip) {
   for (auto d : all_defects()) {
     EXPECT_FALSE(to_string(d).empty());
