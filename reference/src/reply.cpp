@@ -7,6 +7,7 @@
 #include "smtpspec/reference/reply.hpp"
 
 #include <array>
+#include <utility>
 
 namespace smtpspec::reference {
 namespace {
@@ -277,7 +278,8 @@ void reply_parser::store_line(std::string_view text) {
 parse_error reply_parser::feed_line(std::string_view line) {
   line_head head;
   if (const parse_error e = check_line(line, head); e.code != error::ok) {
-    reset();
+    // Ready for a new reply; current_ keeps the lines before this one for take(reply&).
+    state_ = state::idle;
     return e;
   }
   if (state_ != state::in_reply) {
@@ -303,6 +305,11 @@ reply reply_parser::take() {
   current_ = reply{};
   state_ = state::idle;
   return out;
+}
+
+void reply_parser::take(reply& out) noexcept {
+  std::swap(out, current_);
+  state_ = state::idle;
 }
 
 void reply_parser::reset() {
