@@ -34,6 +34,7 @@
 #include "smtpspec/reference/data_transparency.hpp"
 #include "smtpspec/reference/line_reader.hpp"
 #include "smtpspec/reference/reply.hpp"
+#include "smtpspec/reference/text.hpp"
 
 namespace smtpspec::harness {
 namespace {
@@ -188,12 +189,6 @@ void configure_peer_name(SSL* s, const client_tls_options& opt, const std::strin
   }
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x >= 'a' && x <= 'z' ? x - 32 : x) == (y >= 'a' && y <= 'z' ? y - 32 : y);
-         });
-}
-
 /// One session: connect, greeting, EHLO, [STARTTLS, EHLO], M transactions, QUIT.
 class session {
  public:
@@ -307,9 +302,9 @@ class session {
       for (std::size_t i = 1; i < r.lines.size(); ++i) {
         std::string_view line = r.lines[i];
         const std::string_view kw = line.substr(0, line.find_first_of(" ="));
-        if (iequals(kw, "PIPELINING")) pipelining_ = true;
-        else if (iequals(kw, "SIZE")) size_ = true;
-        else if (iequals(kw, "STARTTLS")) starttls_ = true;
+        if (ref::iequals(kw, "PIPELINING")) pipelining_ = true;
+        else if (ref::iequals(kw, "SIZE")) size_ = true;
+        else if (ref::iequals(kw, "STARTTLS")) starttls_ = true;
       }
       co_return true;
     }

@@ -18,6 +18,7 @@
 #include "html_escape.hpp"
 #include "html_parts.hpp"
 #include "smtpspec/reports/baseline.hpp"
+#include "smtpspec/reference/text.hpp"
 
 namespace smtpspec::reports {
 namespace {
@@ -76,10 +77,6 @@ struct page {
 page tokenize(const std::string& s) {
   page p;
   std::size_t i = 0;
-  auto lower = [](std::string x) {
-    for (auto& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return x;
-  };
   while (i < s.size()) {
     if (s[i] != '<') {
       auto j = s.find('<', i);
@@ -96,7 +93,7 @@ page tokenize(const std::string& s) {
     std::size_t j = i + 1;
     if (j < s.size() && s[j] == '/') t.closing = true, ++j;
     while (j < s.size() && std::isalnum(static_cast<unsigned char>(s[j]))) t.name += s[j++];
-    t.name = lower(t.name);
+    t.name = smtpspec::reference::to_lower(t.name);
     if (t.name.empty()) {
       p.error = "a '<' that starts no tag at " + std::to_string(i);
       return p;
@@ -120,7 +117,7 @@ page tokenize(const std::string& s) {
           while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j])) && s[j] != '>') value += s[j++];
         }
       }
-      t.attrs.emplace_back(lower(name), value);
+      t.attrs.emplace_back(smtpspec::reference::to_lower(name), value);
     }
     i = j + 1;
     if (!t.closing && (t.name == "script" || t.name == "style")) {
