@@ -16,7 +16,6 @@
 
 #include <dirent.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -170,22 +169,6 @@ awaitable<void> watchdog(std::shared_ptr<session_io> io) {
     io->deadline = clock_type::time_point::max();
     error_code ignored;
     io->socket.cancel(ignored);
-  }
-}
-
-void configure_peer_name(SSL* s, const client_tls_options& opt, const std::string& host) {
-  const std::string name = opt.sni.empty() ? host : opt.sni;
-  if (name.empty()) return;
-  const bool ip = is_ip_literal(name);
-  // RFC 6066 3: SNI carries host names only, never address literals.
-  if (!ip) SSL_set_tlsext_host_name(s, name.c_str());
-  if (opt.insecure) return;
-  X509_VERIFY_PARAM* param = SSL_get0_param(s);
-  if (ip) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-  } else {
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
   }
 }
 
