@@ -114,20 +114,24 @@ void reply_reader::add_text(std::string_view line_text) {
   if (lines.size() < std::max<std::size_t>(opt_.max_lines, 1)) lines.emplace_back(line_text);
 }
 
+// The reading of a reply the parser did not take: its code from the first line's
+// three digits if it has them, no lines yet.
+void reply_reader::read_code(std::string_view first_line) {
+  reply& r = item_.reply;
+  item_.has_code = starts_with_code(first_line);
+  r.code = item_.has_code ? code_of(first_line) : 0;
+  r.lines.clear();
+  r.status.reset();
+  r.missing_sp = false;
+  r.utf8 = false;
+}
+
 // A malformed line; `first` when it is the reply's first line (nothing of the
 // reply is in the parser then).
 void reply_reader::malformed_line(std::string_view text, parse_error e, std::size_t start, bool first) {
   item_.error = {e.code, start + e.offset};
   item_.line.assign(text);
-  if (first) {
-    reply& r = item_.reply;
-    item_.has_code = starts_with_code(text);
-    r.code = item_.has_code ? code_of(text) : 0;
-    r.lines.clear();
-    r.status.reset();
-    r.missing_sp = false;
-    r.utf8 = false;
-  }
+  if (first) read_code(text);
   add_text(text_of(text));
 }
 
@@ -188,13 +192,7 @@ void reply_reader::on_too_long(std::string_view head, std::size_t start, std::si
       return;
     case phase::idle: {
       begin_item(start);
-      reply& r = item_.reply;
-      item_.has_code = starts_with_code(head);
-      r.code = item_.has_code ? code_of(head) : 0;
-      r.lines.clear();
-      r.status.reset();
-      r.missing_sp = false;
-      r.utf8 = false;
+      read_code(head);
       skip = announces_continuation(head);
       break;
     }

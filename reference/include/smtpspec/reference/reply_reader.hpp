@@ -200,6 +200,7 @@ class reply_reader {
   void finish(reply_item::kind k, std::size_t end);
   void add_notes(const line& l, std::size_t start);
   void add_text(std::string_view line_text);
+  void read_code(std::string_view first_line);
   void on_line(const line& l, std::size_t start, std::size_t end);
   void on_too_long(std::string_view head, std::size_t start, std::size_t end);
   void malformed_line(std::string_view text, parse_error e, std::size_t start, bool first);
