@@ -94,12 +94,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto whole = run({wire}, opt);
   check_items(whole, wire, opt);
-  const auto pieces = smtpspec::fuzz::split_at(
-      wire, {smtpspec::fuzz::pick_position(cut1, wire.size()), smtpspec::fuzz::pick_position(cut2, wire.size())});
+  const auto pieces = smtpspec::fuzz::split_by(wire, cut1, cut2);
   FUZZ_CHECK(run(pieces, opt) == whole, "the same octets split differently give the same items");
   if (wire.size() <= 4096) {
-    std::vector<std::string_view> octets;
-    for (std::size_t i = 0; i < wire.size(); ++i) octets.push_back(wire.substr(i, 1));
+    const auto octets = smtpspec::fuzz::octets_of(wire);
     FUZZ_CHECK(run(octets, opt) == whole, "one octet at a time gives the same items");
   }
   return 0;
