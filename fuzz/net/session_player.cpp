@@ -18,10 +18,10 @@
 #include <set>
 #include <thread>
 
-#include "smtpspec/results/transcript.hpp"
 #include "smtpspec/reference/client_stream.hpp"
 #include "smtpspec/reference/line_reader.hpp"
 #include "smtpspec/reference/reply.hpp"
+#include "smtpspec/results/transcript.hpp"
 #include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::fuzz {

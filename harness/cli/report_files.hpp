@@ -5,8 +5,8 @@
 #include <ostream>
 #include <string>
 
-#include "smtpspec/results/run_result.hpp"
 #include "smtpspec/reports/baseline.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::cli {
 

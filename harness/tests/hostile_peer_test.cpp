@@ -29,8 +29,8 @@
 
 #include "smtpspec/harness/runner.hpp"
 #include "smtpspec/harness/scenario_loader.hpp"
-#include "smtpspec/reports/json_report.hpp"
 #include "smtpspec/reports/html_report.hpp"
+#include "smtpspec/reports/json_report.hpp"
 #include "smtpspec/reports/junit_report.hpp"
 #include "smtpspec/results/visible.hpp"
 

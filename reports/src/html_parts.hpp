@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "html_escape.hpp"
-#include "smtpspec/results/run_result.hpp"
 #include "smtpspec/reports/html_report.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::reports::html {
 

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "smtpspec/harness/result.hpp"
-#include "smtpspec/results/run_result.hpp"
 #include "smtpspec/harness/scenario.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::harness {
 

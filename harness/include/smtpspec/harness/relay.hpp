@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "smtpspec/results/run_result.hpp"
 #include "smtpspec/harness/runner.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::harness {
 

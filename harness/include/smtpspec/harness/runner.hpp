@@ -21,8 +21,8 @@
 
 #include "smtpspec/harness/connection.hpp"
 #include "smtpspec/harness/result.hpp"
-#include "smtpspec/results/run_result.hpp"
 #include "smtpspec/harness/scenario.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::harness {
 

@@ -26,9 +26,9 @@
 
 #include "smtpspec/harness/connection.hpp"
 #include "smtpspec/harness/tls.hpp"
-#include "smtpspec/results/transcript.hpp"
 #include "smtpspec/reference/extensions.hpp"
 #include "smtpspec/reference/reply.hpp"
+#include "smtpspec/results/transcript.hpp"
 
 namespace smtpspec::harness {
 

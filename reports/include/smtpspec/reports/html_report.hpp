@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "smtpspec/results/run_result.hpp"
 #include "smtpspec/reports/baseline.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::reports {
 
