@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, checks that reference/ stays free of
-# I/O, then builds and runs the whole ctest suite twice: with g++ (release) and with
-# clang++-14 under ASan+UBSan (the `fuzz` preset: the asan build plus libFuzzer, so
-# the same run also fuzzes each in-process target for 20 s, fuzz.*.budget, and
-# checks that the network fuzzer finds the planted crash, fuzz.net.seeded_crash).
+# Runs every test: installs what is missing, checks that reference/ and results/
+# stay free of I/O (and reports/ of harness/), then builds and runs the whole
+# ctest suite twice: with g++ (release) and with clang++-14 under ASan+UBSan (the
+# `fuzz` preset: the asan build plus libFuzzer, so the same run also fuzzes each
+# in-process target for 20 s, fuzz.*.budget, and checks that the network fuzzer
+# finds the planted crash, fuzz.net.seeded_crash).
 # Exit status is non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -90,7 +90,7 @@ int run_relay_command(const relay_command& cmd);
 int run_merge(const merge_command& cmd);
 int run_client(client_command& cmd);
 /// Shared by `server` and `client`: one case's verdict line (and findings).
-void print_case(const harness::case_result& r, bool verbose);
+void print_case(const results::case_result& r, bool verbose);
 
 /// The directory of the built-in scenarios: $SMTPSPEC_SCENARIOS, else the source tree's.
 std::string builtin_scenarios();

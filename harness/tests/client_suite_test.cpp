@@ -27,7 +27,7 @@ std::vector<const scenario_case*> cases(const std::vector<std::string>& ids = {}
 }
 
 /// Runs `which` with `smtpspec send` (plus `--defect NAME` when given) as the client.
-std::map<std::string, case_result> run(const std::vector<const scenario_case*>& which, const std::string& defect = {}) {
+std::map<std::string, results::case_result> run(const std::vector<const scenario_case*>& which, const std::string& defect = {}) {
   client_run_settings s;
   s.listen = "127.0.0.1:0";
   s.case_timeout = std::chrono::milliseconds(20000);
@@ -39,8 +39,8 @@ std::map<std::string, case_result> run(const std::vector<const scenario_case*>& 
   s.exec[client_profile::plain] = base;
   s.exec[client_profile::starttls] = base + " --tls require-starttls --ca-file {cafile}";
   s.exec[client_profile::auth] = base + " --tls require-starttls --ca-file {cafile} --auth-user {user} --auth-password {password}";
-  target_info info;
-  std::map<std::string, case_result> out;
+  results::target_info info;
+  std::map<std::string, results::case_result> out;
   for (auto& r : run_client_cases(which, s, info)) out.emplace(r.id, std::move(r));
   std::filesystem::remove_all(s.work_dir);
   return out;
@@ -60,7 +60,7 @@ TEST(client_suite, the_good_client_passes_every_case) {
   const auto results = run(cases());
   ASSERT_EQ(results.size(), cases().size());
   for (const auto& [id, r] : results)
-    EXPECT_EQ(r.outcome, verdict::pass) << id << ": " << to_string(r.outcome) << " " << r.reason;
+    EXPECT_EQ(r.outcome, results::verdict::pass) << id << ": " << to_string(r.outcome) << " " << r.reason;
 }
 
 // Each defect of harness/smtp_client.hpp and the case aimed at it.
@@ -77,7 +77,7 @@ TEST_P(client_mutation, the_aimed_case_fails) {
   ASSERT_EQ(results.size(), a.fail.size());
   for (const auto& id : a.fail) {
     const auto& r = results.at(id);
-    EXPECT_EQ(r.outcome, verdict::fail) << a.defect << " should fail " << id << ", got " << to_string(r.outcome) << " "
+    EXPECT_EQ(r.outcome, results::verdict::fail) << a.defect << " should fail " << id << ", got " << to_string(r.outcome) << " "
                                         << r.reason;
   }
 }

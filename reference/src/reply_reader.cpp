@@ -182,8 +182,8 @@ void reply_reader::on_line(const line& l, std::size_t start, std::size_t end) {
   }
 }
 
-// `head`: up to the first four octets of the over-long line, enough to tell
-// "NNN-" from "NNN ".
+// `head`: the first octets of the over-long line (line_reader keeps max_line of
+// them), enough to tell "NNN-" from "NNN ".
 void reply_reader::on_too_long(std::string_view head, std::size_t start, std::size_t end) {
   bool skip = false;  // lines of the abandoned reply follow the long one
   switch (phase_) {
@@ -206,7 +206,7 @@ void reply_reader::on_too_long(std::string_view head, std::size_t start, std::si
       break;
   }
   item_.error = {error::line_too_long, start + opt_.max_line};
-  item_.line.clear();
+  item_.line.assign(head);
   finish(reply_item::kind::frame_too_long, end);
   if (skip) phase_ = phase::discard;
 }
@@ -215,29 +215,12 @@ std::size_t reply_reader::put(std::string_view input) {
   ready_ = false;
   std::string_view rest = input;
   while (!rest.empty() && !ready_) {
-    // line_reader drops an over-long line's octets when it reports it; keep the
-    // first four (from what it holds and from this input) to judge its form.
-    const std::string_view held = lines_.partial();
-    char head[4];
-    std::size_t head_size = std::min<std::size_t>(held.size(), 4);
-    std::copy_n(held.data(), head_size, head);
-    const std::string_view chunk = rest;
-    const std::size_t chunk_start = offset_ + (input.size() - rest.size());
-
     const line l = lines_.next(rest);
     const std::size_t end = offset_ + (input.size() - rest.size());
     if (l.state == line::status::need_more) break;
     const std::size_t start = end - l.length;
-    if (l.state == line::status::too_long) {
-      // The line's octets are `held` followed by chunk[first..].
-      const std::size_t first = start + held.size() - chunk_start;
-      const std::string_view more = chunk.substr(std::min(first, chunk.size()), 4 - head_size);
-      std::copy(more.begin(), more.end(), head + head_size);
-      head_size += more.size();
-      on_too_long(std::string_view(head, head_size), start, end);
-    } else {
-      on_line(l, start, end);
-    }
+    if (l.state == line::status::too_long) on_too_long(l.text, start, end);  // text: the line's head
+    else on_line(l, start, end);
   }
   const std::size_t consumed = input.size() - rest.size();
   offset_ += consumed;

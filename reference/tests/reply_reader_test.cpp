@@ -371,6 +371,7 @@ TEST(reply_reader, frame_too_long_is_reported_at_the_octet_past_the_bound) {
   EXPECT_TRUE(i.has_code);
   EXPECT_EQ(i.reply.code, 250);
   EXPECT_TRUE(i.reply.lines.empty());
+  EXPECT_EQ(i.line, wire.substr(0, 64));  // its head, for the report
   EXPECT_EQ(i.offset, 0u);
   EXPECT_EQ(i.end, 65u);
   // Then: the rest of the line is discarded, the next line is a new reply.

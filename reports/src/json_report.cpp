@@ -9,7 +9,6 @@ namespace smtpspec::reports {
 namespace {
 
 using nlohmann::json;
-namespace h = smtpspec::harness;
 namespace ref = smtpspec::reference;
 
 /// Untrusted text in a field that is not a transcript: invalid UTF-8 becomes U+FFFD.
@@ -23,29 +22,29 @@ std::string clean(std::string_view s) {
   return out;
 }
 
-json cite(const h::rfc_ref& r) {
+json cite(const results::rfc_ref& r) {
   return {{"rfc", r.rfc}, {"section", r.section}, {"text", r.to_string()}, {"url", r.url()}};
 }
 
-const char* event_name(h::transcript_event::kind k) {
+const char* event_name(results::transcript_event::kind k) {
   switch (k) {
-    case h::transcript_event::kind::client_bytes: return "client";
-    case h::transcript_event::kind::server_bytes: return "server";
-    case h::transcript_event::kind::tls_started: return "tls";
-    case h::transcript_event::kind::closed: return "closed";
-    case h::transcript_event::kind::note: return "note";
+    case results::transcript_event::kind::client_bytes: return "client";
+    case results::transcript_event::kind::server_bytes: return "server";
+    case results::transcript_event::kind::tls_started: return "tls";
+    case results::transcript_event::kind::closed: return "closed";
+    case results::transcript_event::kind::note: return "note";
   }
   return "note";
 }
 
-json event(const h::transcript_event& e) {
+json event(const results::transcript_event& e) {
   json j{{"kind", event_name(e.what)}, {"at_us", e.at.count()}};
   if (ref::is_utf8(e.bytes)) j["bytes"] = e.bytes;
   else j["base64"] = ref::base64_encode(e.bytes);
   return j;
 }
 
-json case_json(const h::case_result& c) {
+json case_json(const results::case_result& c) {
   json rfc = json::array();
   for (const auto& r : c.rfc) rfc.push_back(cite(r));
   json findings = json::array();
@@ -66,11 +65,11 @@ json case_json(const h::case_result& c) {
           {"rfc", rfc},
           {"level", ref::to_string(c.level)},
           {"tags", c.tags},
-          {"verdict", h::to_string(c.outcome)},
+          {"verdict", results::to_string(c.outcome)},
           {"reason", clean(c.reason)},
           {"findings", findings},
           {"duration_us", c.duration.count()},
-          {"tls", h::to_string(c.tls)},
+          {"tls", results::to_string(c.tls)},
           {"source", c.source},
           {"transcript", transcript},
           {"transcript_truncated", c.transcript_truncated}};
@@ -84,12 +83,12 @@ std::vector<std::string> clean_all(const std::vector<std::string>& v) {
 
 }  // namespace
 
-std::string to_json(const h::run_result& run, int indent) {
+std::string to_json(const results::run_result& run, int indent) {
   json cases = json::array();
   for (const auto& c : run.cases) cases.push_back(case_json(c));
   json counts = json::object();
-  for (auto v : {h::verdict::pass, h::verdict::fail, h::verdict::warn, h::verdict::skip, h::verdict::error})
-    counts[std::string(h::to_string(v))] = run.count(v);
+  for (auto v : {results::verdict::pass, results::verdict::fail, results::verdict::warn, results::verdict::skip, results::verdict::error})
+    counts[std::string(results::to_string(v))] = run.count(v);
   json doc{
       {"format", "smtpspec-report"},
       {"format_version", json_format_version},
@@ -98,7 +97,7 @@ std::string to_json(const h::run_result& run, int indent) {
        {{"role", run.target.role},
         {"address", run.target.address},
         {"embedded", run.target.embedded},
-        {"tls", h::to_string(run.target.tls)},
+        {"tls", results::to_string(run.target.tls)},
         {"banner", clean(run.target.banner)},
         {"extensions", clean_all(run.target.extensions)},
         {"tls_extensions", clean_all(run.target.tls_extensions)},
@@ -123,7 +122,7 @@ std::string to_json(const h::run_result& run, int indent) {
 
 namespace {
 
-h::rfc_ref read_cite(const json& j) {
+results::rfc_ref read_cite(const json& j) {
   return {j.at("rfc").get<std::uint16_t>(), j.at("section").get<std::string>()};
 }
 
@@ -131,20 +130,20 @@ ref::level read_level(const std::string& s) {
   return s == "SHOULD" ? ref::level::should : s == "MAY" ? ref::level::may : ref::level::must;
 }
 
-h::verdict read_verdict(const std::string& s) {
-  for (auto v : {h::verdict::pass, h::verdict::fail, h::verdict::warn, h::verdict::skip, h::verdict::error})
-    if (h::to_string(v) == s) return v;
+results::verdict read_verdict(const std::string& s) {
+  for (auto v : {results::verdict::pass, results::verdict::fail, results::verdict::warn, results::verdict::skip, results::verdict::error})
+    if (results::to_string(v) == s) return v;
   throw std::runtime_error("unknown verdict '" + s + "'");
 }
 
-h::tls_mode read_tls(const std::string& s) {
-  for (auto m : {h::tls_mode::none, h::tls_mode::starttls, h::tls_mode::implicit})
-    if (h::to_string(m) == s) return m;
-  return h::tls_mode::none;
+results::tls_mode read_tls(const std::string& s) {
+  for (auto m : {results::tls_mode::none, results::tls_mode::starttls, results::tls_mode::implicit})
+    if (results::to_string(m) == s) return m;
+  return results::tls_mode::none;
 }
 
-h::transcript_event::kind read_kind(const std::string& s) {
-  using k = h::transcript_event::kind;
+results::transcript_event::kind read_kind(const std::string& s) {
+  using k = results::transcript_event::kind;
   if (s == "client") return k::client_bytes;
   if (s == "server") return k::server_bytes;
   if (s == "tls") return k::tls_started;
@@ -154,7 +153,7 @@ h::transcript_event::kind read_kind(const std::string& s) {
 
 }  // namespace
 
-bool from_json(const std::string& text, h::run_result& out, std::string& error) {
+bool from_json(const std::string& text, results::run_result& out, std::string& error) {
   try {
     auto doc = json::parse(text);
     if (doc.value("format", "") != "smtpspec-report") {
@@ -184,7 +183,7 @@ bool from_json(const std::string& text, h::run_result& out, std::string& error) 
     out.finished_at = doc.value("finished_at", "");
     out.duration = std::chrono::microseconds(doc.value("duration_us", 0LL));
     for (const auto& c : doc.at("cases")) {
-      h::case_result r;
+      results::case_result r;
       r.id = c.at("id").get<std::string>();
       r.suite = c.value("suite", "");
       r.title = c.value("title", "");
@@ -202,7 +201,7 @@ bool from_json(const std::string& text, h::run_result& out, std::string& error) 
       r.tls = read_tls(c.value("tls", "none"));
       r.source = c.value("source", "");
       for (const auto& e : c.value("transcript", json::array())) {
-        h::transcript_event ev;
+        results::transcript_event ev;
         ev.what = read_kind(e.value("kind", "note"));
         ev.at = std::chrono::microseconds(e.value("at_us", 0LL));
         if (e.contains("base64")) {

@@ -52,7 +52,7 @@
 //
 // After frame_too_long the rest of that line is discarded up to its line end (CRLF,
 // or a bare LF with lf_ends_line) without another item. If the line was not the
-// reply's last line by the rules above (judged on its first four octets), the
+// reply's last line by the rules above (judged on its first octets), the
 // following lines up to and including the last line are discarded too, without
 // notes. The frame_too_long item stands for that whole reply: no other item
 // follows for it, and the next octet after it begins a new reply.
@@ -141,6 +141,7 @@ struct reply_item {
   parse_error error;
   /// malformed: the line with the first error, without its line end (for
   /// truncated_reply, the unfinished line, a trailing CR removed; may be empty).
+  /// frame_too_long: the first max_line octets of the long line.
   std::string line;
   std::size_t offset = 0;  ///< stream offset of the reply's first octet
   std::size_t end = 0;     ///< stream offset just past the last octet read for this item
