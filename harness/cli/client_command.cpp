@@ -62,6 +62,7 @@ int run_client(client_command& cmd) {
       std::cerr << "[" << std::setw(3) << done << "/" << total << "] " << results::to_string(r.outcome) << " " << r.id << "\n"
                 << std::flush;
   });
+  assign_defects(run, s.strict);
   run.finished_at = iso_now();
   run.duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
 
@@ -82,6 +83,7 @@ int run_client(client_command& cmd) {
             << run.count(results::verdict::fail) << " FAIL, " << run.count(results::verdict::warn) << " WARN, "
             << run.count(results::verdict::skip) << " SKIP, " << run.count(results::verdict::error) << " ERROR in "
             << std::fixed << std::setprecision(2) << secs << " s\n";
+  if (!cmd.quiet) print_defects(run, std::cout, cmd.verbose);
   if (!cmd.quiet) std::cout << paths.str();
   if (!written) return exit_code::usage;
   if (diff) {

@@ -38,6 +38,7 @@ int run_relay_command(const relay_command& cmd) {
     return exit_code::unreachable;
   }
   run.tool_version = SMTPSPEC_VERSION;
+  assign_defects(run, false);
   for (const auto& r : run.cases) {
     std::cout << results::to_string(r.outcome) << "  " << r.id << "\n";
     if (r.outcome != results::verdict::pass && !r.reason.empty())
@@ -49,6 +50,7 @@ int run_relay_command(const relay_command& cmd) {
   std::cout << run.cases.size() << " relay cases: " << run.count(results::verdict::pass) << " PASS, "
             << run.count(results::verdict::fail) << " FAIL, " << run.count(results::verdict::warn) << " WARN, "
             << run.count(results::verdict::error) << " ERROR\n";
+  print_defects(run, std::cout, false);
   return run.exit_code();
 }
 

@@ -60,6 +60,27 @@ void print_case(const results::case_result& r, bool verbose) {
                 << results::visible(f.text).substr(0, 300) << "\n";
 }
 
+void assign_defects(results::run_result& run, bool strict) { run.defects = results::assign_defects(run.cases, strict); }
+
+void print_defects(const results::run_result& run, std::ostream& out, bool verbose) {
+  std::size_t must = 0, should = 0, security = 0;
+  for (const auto& d : run.defects) {
+    must += d.strength == reference::level::must;
+    should += d.strength == reference::level::should;
+    security += d.security;
+  }
+  out << run.defects.size() << " distinct defect" << (run.defects.size() == 1 ? "" : "s") << " (" << must << " MUST, "
+      << should << " SHOULD; " << security << " security)\n";
+  std::size_t shown = 0;
+  for (const auto& d : run.defects) {
+    if (!verbose && (d.strength != reference::level::must || ++shown > 20)) break;
+    out << "  [" << reference::to_string(d.strength) << " " << d.cite.to_string() << "] "
+        << results::visible(d.text).substr(0, 200) << " (" << d.owner;
+    if (d.cases.size() > 1) out << "; seen in " << d.cases.size() << " cases";
+    out << ")\n";
+  }
+}
+
 void print_baseline(const reports::baseline_diff& d, std::ostream& out) {
   out << "baseline (" << d.baseline_started_at << ", " << d.baseline_target << "): " << d.worse.size()
       << " new failures, " << d.fixed.size() << " fixed, " << d.known_failures.size() << " known failures\n";
@@ -152,6 +173,7 @@ int run_server(server_command& cmd) {
                 << r.id << std::flush;
   });
   if (tty && !cmd.quiet) std::cerr << "\r\033[K" << std::flush;
+  assign_defects(run, s.strict);
   run.finished_at = iso_now();
   run.duration = duration_cast<microseconds>(steady_clock::now() - started);
 
@@ -190,6 +212,7 @@ int run_server(server_command& cmd) {
             << run.count(results::verdict::skip) << " SKIP, " << run.count(results::verdict::error) << " ERROR in "
             << std::fixed << std::setprecision(2) << secs << " s (" << std::setprecision(1)
             << (secs > 0 ? static_cast<double>(run.cases.size()) / secs : 0.0) << " cases/s)\n";
+  if (!cmd.quiet) print_defects(run, std::cout, cmd.verbose);
   if (!cmd.quiet) std::cout << paths.str();
   if (!written) return exit_code::usage;
   if (diff) {

@@ -24,6 +24,8 @@
 namespace smtpspec::harness {
 namespace {
 
+using results::rfc_ref;
+
 const std::string rfc_dir = std::string(SMTPSPEC_SOURCE_DIR) + "/docs/rfc";
 
 bool is_blank(std::string_view line) {

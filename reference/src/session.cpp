@@ -390,6 +390,7 @@ judgement judge(const expectation& e, const reply& r) {
       j.strength = f.strength;
       j.cite = f.cite;
       j.explanation = std::string(f.why) + " (" + f.cite.to_string() + ")";
+      j.rule = std::string(f.why);
       return j;
     }
   if (klass < 2 || klass > 5) {
@@ -399,6 +400,7 @@ judgement judge(const expectation& e, const reply& r) {
     j.strength = level::must;
     j.cite = k_sequences;
     j.explanation = "reply code " + std::to_string(r.code) + " does not start with 2 to 5 (RFC 5321 4.3.2)";
+    j.rule = "reply codes start with 2 to 5 (RFC 5321 4.3.2)";
     return j;
   }
   if (r.code == 421 || e.lists(r.code)) {
@@ -412,12 +414,14 @@ judgement judge(const expectation& e, const reply& r) {
     // 4.3.2's lists are a SHOULD; where the expectation itself is only a MAY
     // (limits a server may exceed), an unlisted code is no more than that.
     j.strength = e.strength == level::may ? level::may : level::should;
+    j.rule = e.rule + " (a code of that class, not listed)";
     j.explanation = std::to_string(r.code) + " has an acceptable first digit but is not among " + e.describe() +
                     " (RFC 5321 4.3.2: the lists SHOULD be strictly adhered to)";
     return j;
   }
   j.kind = outcome::wrong_class;
   j.explanation = std::to_string(r.code) + " where " + e.describe() + " was expected: " + e.rule;
+  j.rule = e.rule;
   return j;
 }
 

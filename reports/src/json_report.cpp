@@ -55,7 +55,11 @@ json case_json(const results::case_result& c) {
                         {"expected", clean(f.expected)},
                         {"observed", clean(f.observed)},
                         {"step", f.step},
-                        {"security", f.security}});
+                        {"security", f.security},
+                        {"rule", clean(f.rule)},
+                        {"observation", clean(f.observation)},
+                        {"counted", f.counted},
+                        {"owner", f.owner}});
   json transcript = json::array();
   for (const auto& e : c.transcript) transcript.push_back(event(e));
   return {{"id", c.id},
@@ -67,6 +71,8 @@ json case_json(const results::case_result& c) {
           {"tags", c.tags},
           {"verdict", results::to_string(c.outcome)},
           {"reason", clean(c.reason)},
+          {"error", clean(c.error)},
+          {"inconclusive", clean(c.inconclusive)},
           {"findings", findings},
           {"duration_us", c.duration.count()},
           {"tls", results::to_string(c.tls)},
@@ -86,6 +92,16 @@ std::vector<std::string> clean_all(const std::vector<std::string>& v) {
 std::string to_json(const results::run_result& run, int indent) {
   json cases = json::array();
   for (const auto& c : run.cases) cases.push_back(case_json(c));
+  json defects = json::array();
+  for (const auto& d : run.defects)
+    defects.push_back({{"level", ref::to_string(d.strength)},
+                       {"rfc", cite(d.cite)},
+                       {"rule", clean(d.rule)},
+                       {"observation", clean(d.observation)},
+                       {"text", clean(d.text)},
+                       {"security", d.security},
+                       {"owner", d.owner},
+                       {"cases", d.cases}});
   json counts = json::object();
   for (auto v : {results::verdict::pass, results::verdict::fail, results::verdict::warn, results::verdict::skip, results::verdict::error})
     counts[std::string(results::to_string(v))] = run.count(v);
@@ -114,6 +130,8 @@ std::string to_json(const results::run_result& run, int indent) {
       {"finished_at", run.finished_at},
       {"duration_us", run.duration.count()},
       {"counts", counts},
+      {"distinct_defects", defects.size()},
+      {"defects", defects},
       {"exit_code", run.exit_code()},
       {"cases", cases},
   };
@@ -193,10 +211,18 @@ bool from_json(const std::string& text, results::run_result& out, std::string& e
       r.tags = c.value("tags", std::vector<std::string>{});
       r.outcome = read_verdict(c.at("verdict").get<std::string>());
       r.reason = c.value("reason", "");
-      for (const auto& f : c.value("findings", json::array()))
-        r.findings.push_back({read_level(f.value("level", "MUST")), read_cite(f.at("rfc")), f.value("text", ""),
-                              f.value("expected", ""), f.value("observed", ""), f.value("step", -1),
-                              f.value("security", false)});
+      r.error = c.value("error", "");
+      r.inconclusive = c.value("inconclusive", "");
+      for (const auto& f : c.value("findings", json::array())) {
+        results::case_finding x{read_level(f.value("level", "MUST")), read_cite(f.at("rfc")), f.value("text", ""),
+                                f.value("expected", ""), f.value("observed", ""), f.value("step", -1),
+                                f.value("security", false)};
+        x.rule = f.value("rule", "");
+        x.observation = f.value("observation", "");
+        x.counted = f.value("counted", true);
+        x.owner = f.value("owner", "");
+        r.findings.push_back(std::move(x));
+      }
       r.duration = std::chrono::microseconds(c.value("duration_us", 0LL));
       r.tls = read_tls(c.value("tls", "none"));
       r.source = c.value("source", "");
@@ -215,6 +241,18 @@ bool from_json(const std::string& text, results::run_result& out, std::string& e
       }
       r.transcript_truncated = c.value("transcript_truncated", false);
       out.cases.push_back(std::move(r));
+    }
+    for (const auto& d : doc.value("defects", json::array())) {
+      results::defect x;
+      x.strength = read_level(d.value("level", "MUST"));
+      x.cite = read_cite(d.at("rfc"));
+      x.rule = d.value("rule", "");
+      x.observation = d.value("observation", "");
+      x.text = d.value("text", "");
+      x.security = d.value("security", false);
+      x.owner = d.value("owner", "");
+      x.cases = d.value("cases", std::vector<std::string>{});
+      out.defects.push_back(std::move(x));
     }
     return true;
   } catch (const std::exception& e) {

@@ -145,6 +145,10 @@ struct judgement {
   level strength = level::must;
   citation cite;
   std::string explanation;
+  /// The rule broken, in words that do not depend on the command's arguments (the
+  /// expectation's rule, or the forbidden code's): with the citation and what was
+  /// observed it names a distinct defect (results/defects.hpp). Empty when conforming.
+  std::string rule;
   bool conforming() const noexcept { return kind == outcome::conforming; }
 };
 

@@ -27,10 +27,19 @@ struct case_result {
   std::chrono::microseconds duration{0};
   tls_mode tls = tls_mode::none;
   std::string source;  ///< file:line of the case
+  /// Why the case could not run (ERROR), if so.
+  std::string error;
+  /// Why the case could not reach what it checks (SKIP unless a finding of its own
+  /// fails it), if so.
+  std::string inconclusive;
 };
 
-/// Sets out.outcome and out.reason from out.findings: an error wins, then the
-/// strongest finding (MUST: FAIL; SHOULD: WARN, FAIL when strict), then a skip.
+/// Sets out.outcome and out.reason from the counted findings, out.error and
+/// out.inconclusive: an error wins, then the strongest counted finding (MUST:
+/// FAIL; SHOULD: WARN, FAIL when strict), then a skip. Findings that count in
+/// another case (case_finding::counted false) never set the verdict.
+void decide_verdict(case_result& out, bool strict);
+/// The same after setting out.error and out.inconclusive.
 void decide_verdict(case_result& out, bool strict, const std::string& error, const std::string& skip);
 
 }  // namespace smtpspec::results

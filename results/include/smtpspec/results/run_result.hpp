@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "smtpspec/results/case_result.hpp"
+#include "smtpspec/results/defects.hpp"
 #include "smtpspec/results/tls_mode.hpp"
 #include "smtpspec/results/verdict.hpp"
 
@@ -43,6 +44,8 @@ struct run_result {
   std::string started_at, finished_at;  ///< ISO 8601 UTC
   std::chrono::microseconds duration{0};
   std::vector<case_result> cases;
+  /// The distinct defects of the run (assign_defects), strongest first.
+  std::vector<defect> defects;
 
   std::size_t count(verdict v) const;
   /// design.md: 0 when every case passed (or warned/skipped without --strict), 1
