@@ -42,8 +42,9 @@
 //   * within a multi-line reply (a malformed later line, or the lines skipped
 //     after a malformed "NNN-" line) the reply ends at the first line, the
 //     malformed one included, that has the form of a last line: three digits then
-//     SP or the end of the line (4.2: "the last line will begin with the reply
-//     code, followed immediately by <SP>"). Any other line (another "NNN-", a line
+//     SP or the end of the line (4.2.1: "The last line will begin with the reply
+//     code, followed immediately by <SP>", which clients must be prepared to see
+//     omitted; 4.2 Reply-line). Any other line (another "NNN-", a line
 //     split by a stray LF, a line without a code, a changed code with "-") is
 //     taken as part of the reply. A server that never sends that last line leaves
 //     the reply open until put_eof().
