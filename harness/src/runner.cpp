@@ -1,6 +1,8 @@
-// Runs one conformance case against a target; see runner.hpp for how replies are
-// matched to what was sent. RFC 5321 4.2 (one reply per command), 4.1.1.10 and 3.8
-// (closing), RFC 3207 4 and 4.2 (STARTTLS), RFC 2920 3.2 (reply order).
+// Runs one conformance case against a target; see runner.hpp. The exchange with
+// the target (writing, reading and judging every reply, closes, STARTTLS, the
+// sync probe) is harness/exchange.hpp; this file keeps what belongs to a case: its
+// steps, the narrowed expectations of its steps, the checks made once the steps
+// are done, and its verdict.
 #include "smtpspec/harness/runner.hpp"
 
 #include <algorithm>
@@ -9,13 +11,11 @@
 #include <fstream>
 #include <mutex>
 #include <random>
-#include <set>
 #include <sstream>
 #include <thread>
 
-#include "smtpspec/reference/client_stream.hpp"
+#include "smtpspec/harness/exchange.hpp"
 #include "smtpspec/reference/data_transparency.hpp"
-#include "smtpspec/reference/line_reader.hpp"
 #include "smtpspec/reference/reply.hpp"
 #include "smtpspec/reference/text.hpp"
 #include "smtpspec/results/visible.hpp"
@@ -26,12 +26,6 @@ using std::chrono::milliseconds;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-/// The tag of the sync probe's NOOP: its reply is only there to flush the stream.
-constexpr int k_probe_tag = -2;
-
-/// Reply lines longer than this cannot be framed at all; 4.5.3.1.5 allows 512.
-constexpr std::size_t k_max_reply_frame = 64 * 1024;
 
 std::string domain_of(const std::string& mailbox) {
   auto at = mailbox.rfind('@');
@@ -54,84 +48,60 @@ std::string make_nonce() {
 
 namespace {
 
-results::rfc_ref to_ref(const ref::citation& c) { return {c.rfc, std::string(c.section)}; }
-
-/// The anomaly that best explains a desynchronisation: a dot sequence a lenient
-/// server may take for end of data, rather than the bare LF or CR inside it.
-std::string_view telling_anomaly(const std::vector<ref::data_anomaly_record>& found) {
-  for (const auto& a : found)
-    if (a.kind != ref::data_anomaly::bare_lf && a.kind != ref::data_anomaly::bare_cr &&
-        a.kind != ref::data_anomaly::overlong_line)
-      return ref::to_string(a.kind);
-  return found.empty() ? std::string_view() : ref::to_string(found.front().kind);
-}
-
-std::string first_line(const ref::reply& r) {
-  std::string s = std::to_string(r.code);
-  if (!r.lines.empty()) s += " " + r.lines.front();
-  if (r.lines.size() > 1) s += " (+" + std::to_string(r.lines.size() - 1) + " lines)";
-  return s;
-}
-
 bool allows(const reply_expectation& e, const ref::reply& r) {
-  // 4.3.2: any command may get 421; the model checks the close that follows.
+  // 4.3.2: any command may get 421; the exchange checks the close that follows.
   if (r.code == 421 || std::find(e.codes.begin(), e.codes.end(), r.code) != e.codes.end()) return true;
   int k = r.klass();
   return k >= 0 && k < 8 && ((e.classes >> k) & 1u);
 }
 
 /// Everything one run of one case works with.
-class case_run {
+class case_run final : public exchange_user {
  public:
   case_run(const scenario_case& c, const run_settings& s)
       : c_(c), s_(s), log_(s.transcript_limit), conn_(log_), nonce_(make_nonce()),
-        replies_(ref::line_reader_options{k_max_reply_frame, true}),
-        deadline_(clock_type::now() + c.timeout.value_or(s.case_timeout)) {
-    ref::reply_parser_options opt;
-    opt.allow_any_code = true;  // out-of-range codes are judged, not rejected
-    opt.allow_utf8 = true;      // RFC 6531 servers may send UTF-8 text
-    opt.max_line_length = k_max_reply_frame;
-    parser_ = ref::reply_parser(opt);
-  }
+        deadline_(clock_type::now() + c.timeout.value_or(s.case_timeout)) {}
 
   results::case_result run();
 
+  // --- what the exchange reports -------------------------------------------------------
+  void finding(exchange_finding f) override {
+    results::case_finding out(f.strength, std::move(f.cite), std::move(f.text), std::move(f.expected),
+                              std::move(f.observed), f.tag >= 0 ? f.tag : -1, f.security);
+    out.rule = std::move(f.rule);
+    out.observation = std::move(f.observation);
+    findings_.push_back(std::move(out));
+  }
+  void note(std::string_view text) override { log_.note(text); }
+  void on_reply(const reply_event& e) override;
+  bool close_allowed(const ref::reply_slot* front) override;
+  void out_of_time(std::string_view what) override {
+    // The case's own time ran out, not the reply's: the case could not finish.
+    error_ = "the case ran out of time (" + std::to_string(c_.timeout.value_or(s_.case_timeout).count()) +
+             " ms) waiting for a reply to " + std::string(what) +
+             "; give it a longer timeout if the server is slow on purpose";
+    log_.note(error_);
+  }
+
  private:
-  // --- findings ------------------------------------------------------------------------
-  void add(ref::level l, results::rfc_ref cite, std::string text, std::string expected = {}, std::string observed = {},
-           bool security = false) {
-    findings_.push_back({l, std::move(cite), std::move(text), std::move(expected), std::move(observed), step_,
-                         security || is_security_case()});
+  /// A finding of the case itself (a narrowed expectation, a check): in a case
+  /// about smuggling or injection it is a security finding.
+  void add(ref::level l, results::rfc_ref cite, std::string text, std::string expected, std::string observed,
+           std::string observation, bool security = false) {
+    results::case_finding f(l, std::move(cite), std::move(text), std::move(expected), std::move(observed), step_,
+                            security || is_security_case());
+    // A narrowed expectation names its case: such a finding is always its own (defects.hpp).
+    f.rule = c_.id;
+    f.observation = std::move(observation);
+    findings_.push_back(std::move(f));
   }
   bool is_security_case() const {
     return std::find(c_.tags.begin(), c_.tags.end(), "security") != c_.tags.end();
   }
   results::rfc_ref main_cite() const { return c_.rfc.empty() ? results::rfc_ref{5321, "4.2"} : c_.rfc.front(); }
 
-  // --- I/O -----------------------------------------------------------------------------
-  milliseconds remaining(milliseconds cap) const {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline_ - clock_type::now());
-    if (left < milliseconds(1)) left = milliseconds(1);
-    return std::min(left, cap);
-  }
-  bool out_of_time() const { return clock_type::now() >= deadline_; }
-  bool write(std::string_view bytes);
-  enum class got { reply, timeout, closed, broken };
-  got read_reply(ref::reply& out, milliseconds timeout);
-  bool wait_for_close(milliseconds timeout);
-
-  // --- the exchange ----------------------------------------------------------------------
+  void start_exchange(results::tls_mode tls);
   bool connect_and_greet();
-  /// After the server closed: a new connection refused means the target died; the
-  /// reason, or "" while it still listens.
-  std::string target_died();
-  bool setup_starttls();
-  bool handshake();
-  void process(const ref::reply& r);
-  bool await_replies(milliseconds timeout);
-  void drain(milliseconds quiet);
-  void sync_probe(bool after_tls);
-  bool follow_into_tls();
   bool run_step(const step& st);
   void run_checks();
   void finish_session();
@@ -150,6 +120,7 @@ class case_run {
     if (skip_reason_.empty()) skip_reason_ = std::move(why);
     stop_ = true;
   }
+  bool going_on() const { return !stop_ && !x_->stopped() && !x_->closed(); }
   std::string expand(std::string_view text) const { return expand_variables(text, s_, nonce_); }
 
   const scenario_case& c_;
@@ -157,426 +128,106 @@ class case_run {
   results::transcript log_;
   connection conn_;
   std::string nonce_;
-  ref::client_stream stream_;
-  ref::line_reader replies_;
-  ref::reply_parser parser_;
-  std::string inbox_;
-  bool resync_ = false;     // skipping the rest of a malformed multi-line reply
-  ref::reply malformed_;    // what that reply is judged as
   clock_type::time_point deadline_;
+  std::optional<exchange> x_;
   std::vector<results::case_finding> findings_;
   int step_ = -1;
   std::vector<int> replies_per_step_;
-  bool closed_ = false;
+  const reply_expectation* last_want_ = nullptr;  // the expectation of the last reply judged
   bool stop_ = false;
   std::string skip_reason_, error_;
   results::tls_mode tls_used_ = results::tls_mode::none;
   // For accepted_messages: 2xx to end-of-data, and 354-then-2xx among unexpected replies.
   int accepted_ = 0;
-  int unexpected_count_ = 0;
-  bool probe_answered_ = false, probe_displaced_ = false;
   bool unexpected_354_ = false;
-  std::vector<std::string> unexpected_texts_;
-  std::vector<ref::data_anomaly_record> last_anomalies_;
-  std::set<int> unpermitted_pipelining_;  // steps that pipelined without PIPELINING
-  int refusals_ = 0;                      // 5yz replies so far (RFC 5321 7.8 defences)
-  int last_code_ = 0;                     // the last reply that answered something
 };
 
-bool case_run::write(std::string_view bytes) {
-  if (closed_) {
-    log_.note("not sent: the connection is closed");
-    return false;
-  }
-  auto r = conn_.write(bytes, remaining(s_.reply_timeout));
-  if (!r) {
-    if (r.status == io_status::closed || r.status == io_status::reset) closed_ = true;
-    log_.note("write failed: " + std::string(to_string(r.status)) + " " + r.detail);
-    return false;
-  }
-  // More than one command line in one write while PIPELINING is not offered: the
-  // client (this case) breaks 4.3.1 on purpose, and a server may refuse or close.
-  const auto where = stream_.model().state().where;
-  if (step_ >= 0 && where != ref::phase::data && where != ref::phase::bdat && !stream_.model().state().offers("PIPELINING")) {
-    std::size_t lines = 0;
-    for (std::size_t pos = bytes.find("\r\n"); pos != std::string_view::npos; pos = bytes.find("\r\n", pos + 2)) ++lines;
-    if (lines > 1) unpermitted_pipelining_.insert(step_);
-  }
-  stream_.sent(bytes, step_);
-  return true;
+void case_run::start_exchange(results::tls_mode tls) {
+  exchange_settings xs;
+  xs.target = s_.target;
+  xs.tls = tls == results::tls_mode::implicit ? tls : results::tls_mode::none;
+  xs.tls_options = s_.tls_options;
+  xs.connect_timeout = s_.connect_timeout;
+  xs.reply_timeout = s_.reply_timeout;
+  xs.settle = s_.settle;
+  xs.reply_content = c_.checks.reply_content;
+  xs.probe_suffix = "-" + nonce_;
+  xs.client_domain = s_.client_domain;
+  x_.emplace(conn_, std::move(xs), *this, deadline_);
 }
 
-case_run::got case_run::read_reply(ref::reply& out, milliseconds timeout) {
-  const auto until = clock_type::now() + timeout;
-  while (true) {
-    std::string_view in = inbox_;
-    while (true) {
-      auto l = replies_.next(in);
-      if (l.state == ref::line::status::need_more) break;
-      if (l.state == ref::line::status::too_long) {
-        add(ref::level::must, {5321, "4.5.3.1.5"},
-            "the server sent a reply line of more than " + std::to_string(k_max_reply_frame) +
-                " octets; a reply line is at most 512 octets (RFC 5321 4.5.3.1.5)");
-        inbox_.clear();
-        return got::broken;
-      }
-      // Own the line: `l.text` may view inbox_, which is erased below.
-      const std::string text(l.text);
-      if (l.bare_lf)
-        add(ref::level::must, {5321, "4.2"}, "a reply line ended with LF alone; replies end lines with CRLF (RFC 5321 4.2)",
-            "CRLF", results::visible(text));
-      if (l.length > ref::max_reply_line)
-        add(ref::level::should, {5321, "4.5.3.1.5"},
-            "a reply line of " + std::to_string(l.length) + " octets exceeds the 512-octet limit of RFC 5321 4.5.3.1.5");
-      if (resync_) {
-        // The rest of a malformed multi-line reply: skip to its last line (no "-"
-        // after the code), so the next reply is matched to the next command.
-        if (text.size() >= 4 && text[3] == '-') continue;
-        resync_ = false;
-        inbox_.erase(0, inbox_.size() - in.size());
-        out = std::move(malformed_);
-        return got::reply;
-      }
-      auto status = parser_.feed_line(text);
-      if (status.code == ref::error::need_more) continue;
-      if (status.code == ref::error::ok) {
-        inbox_.erase(0, inbox_.size() - in.size());
-        out = parser_.take();
-        return got::reply;
-      }
-      // A malformed reply still answers a command: judge it as a reply with code 0
-      // after recording what is wrong with it.
-      add(ref::level::must, {5321, "4.2"}, "malformed reply: " + std::string(ref::describe(status.code)),
-          "Reply-line syntax", results::visible(text));
-      malformed_ = ref::reply{};
-      malformed_.code = 0;
-      malformed_.lines = {text};
-      if (text.size() >= 4 && text[3] == '-') {
-        resync_ = true;
-        continue;
-      }
-      inbox_.erase(0, inbox_.size() - in.size());
-      out = std::move(malformed_);
-      return got::reply;
-    }
-    inbox_.erase(0, inbox_.size() - in.size());
-    if (closed_) return got::closed;
-    auto now = clock_type::now();
-    if (now >= until || out_of_time()) return got::timeout;
-    auto wait = std::chrono::duration_cast<milliseconds>(until - now);
-    auto r = conn_.read_some(inbox_, 64 * 1024, remaining(std::max(wait, milliseconds(1))));
-    if (r.status == io_status::timeout) continue;
-    if (!r) {
-      closed_ = true;
-      if (r.status != io_status::closed) log_.note("read failed: " + std::string(to_string(r.status)) + " " + r.detail);
-    }
-  }
-}
-
-bool case_run::wait_for_close(milliseconds timeout) {
-  const auto until = clock_type::now() + timeout;
-  while (!closed_) {
-    ref::reply r;
-    auto now = clock_type::now();
-    if (now >= until) return false;
-    auto g = read_reply(r, std::chrono::duration_cast<milliseconds>(until - now));
-    if (g == got::reply) process(r);
-    else if (g == got::timeout) return false;
-  }
-  return true;
-}
-
-void case_run::process(const ref::reply& r) {
-  auto judged = stream_.on_reply(r, c_.checks.reply_content);
-  if (!judged && probe_displaced_ && r.klass() == 5) {
-    // The sync probe's own reply, arriving after a stray reply took its slot.
-    probe_displaced_ = false;
-    probe_answered_ = true;
-    return;
-  }
-  if (!judged) {
-    // 4.2: "Every command MUST generate exactly one reply": this one answers
-    // nothing smtpspec sent, so the server read the octets differently.
-    ++unexpected_count_;
-    if (r.code == 354) unexpected_354_ = true;
-    else if (r.klass() == 2 && unexpected_354_) {
+void case_run::on_reply(const reply_event& e) {
+  if (e.greeting) return;
+  const auto& r = *e.reply;
+  if (!e.judged) {
+    // Replies that answer nothing sent: a smuggled DATA (354) and its end (2xx)
+    // make a message the server accepted.
+    if (r.code == 354) {
+      unexpected_354_ = true;
+    } else if (r.klass() == 2 && unexpected_354_) {
       ++accepted_;
       unexpected_354_ = false;
     }
-    std::string why = "a reply arrived that answers no command smtpspec sent: the server executed octets that a "
-                      "strict server reads as something else";
-    if (!last_anomalies_.empty())
-      why += " (the mail data held " + std::string(telling_anomaly(last_anomalies_)) +
-             ", which RFC 5321 4.1.1.4 does not allow to end the data)";
-    else if (stream_.injected_octets() > 0)
-      why += " (plaintext sent after 220 to STARTTLS was executed: RFC 3207 4, CVE-2011-0411)";
-    add(c_.level, {5321, "4.2"}, why, "no reply", first_line(r), true);
-    unexpected_texts_.push_back(first_line(r));
     return;
   }
-  const auto& j = *judged;
-  last_code_ = r.code;
-  if (r.klass() == 5) ++refusals_;
-  if (unpermitted_pipelining_.count(j.slot.tag) && r.klass() == 5) {
-    // The case pipelined without PIPELINING (4.3.1); refusing those commands is fair.
-    log_.note(j.slot.describe() + " refused (" + first_line(r) +
-              "): the case sent it pipelined although PIPELINING was not offered (RFC 5321 4.3.1)");
-    return;
-  }
+  const auto& j = *e.judged;
+  if (s_.on_reply) s_.on_reply(j, r);
+  if (!e.graded) return;
   if (j.slot.what == ref::reply_slot::kind::end_of_data) {
-    last_anomalies_ = j.slot.anomalies;
     if (r.klass() == 2) ++accepted_;
   } else if (j.slot.v == ref::verb::bdat && r.klass() == 2) {
     // RFC 3030 2: the 250 to BDAT ... LAST accepts the message.
     if (auto c = ref::parse_command(j.slot.line); c && c->last) ++accepted_;
   }
-  if (j.slot.tag == k_probe_tag) {
-    // The sync probe is an unknown verb: its reply is 5yz (4.3.2: 500). Anything
-    // else in its slot answers octets sent earlier, which a strict server did not
-    // read as commands.
-    if (r.klass() == 5 || r.code == 0) {  // 0: malformed, already reported as such
-      probe_answered_ = true;
-    } else {
-      probe_displaced_ = true;
-      ++unexpected_count_;
-      add(c_.level, {5321, "4.2"},
-          "a reply arrived that answers no command smtpspec sent (" + first_line(r) +
-              "): the server executed octets that a strict server reads as something else",
-          "no reply", first_line(r), true);
-    }
-    return;
-  }
-  if (!j.grade.conforming())
-    add(j.grade.strength, to_ref(j.grade.cite), j.slot.describe() + ": " + j.grade.explanation, j.expected.describe(),
-        first_line(r));
-  for (const auto& f : j.content) add(f.strength, to_ref(f.cite), f.text, {}, first_line(r));
-
   // The scenario's narrowed expectation for this step's n-th reply.
   const reply_expectation* want = nullptr;
   if (j.slot.tag >= 0 && j.slot.tag < static_cast<int>(c_.steps.size()))
     want = expectation_for(j.slot.tag, replies_per_step_[static_cast<std::size_t>(j.slot.tag)]++);
-  const bool close_only = want && want->close && want->codes.empty() && want->classes == 0;
+  last_want_ = want;
+  const std::string observation = std::to_string(r.code) + " to " + answered(j.slot);
   if (want && (!want->codes.empty() || want->classes != 0) && !allows(*want, r))
-    add(c_.level, main_cite(), j.slot.describe() + ": " + c_.requirement, want->to_string(), first_line(r));
-  // 4.1.1.10 / 3.8: after 221 the server closes; after 421 it closes too.
-  if (r.code == 221 || r.code == 421) {
-    if (!wait_for_close(std::min(s_.reply_timeout, milliseconds(3000))))
-      add(r.code == 221 ? ref::level::must : ref::level::should, {5321, r.code == 221 ? "4.1.1.10" : "3.8"},
-          "the server did not close the connection after " + std::to_string(r.code), "close",
-          "connection still open");
-  } else if (close_only && !closed_ && !wait_for_close(std::min(s_.reply_timeout, milliseconds(3000)))) {
-    add(c_.level, main_cite(), "the server did not close the connection: " + c_.requirement, "close", "still open");
-  }
+    add(c_.level, main_cite(), results::visible(j.slot.describe().substr(0, 200)) + ": " + c_.requirement,
+        want->to_string(), first_line(r), observation);
+  // A step that expects the close (alone): after 221/421 the exchange waits for it.
+  const bool close_only = want && want->close && want->codes.empty() && want->classes == 0;
+  if (close_only && r.code != 221 && r.code != 421 && !x_->closed() &&
+      !x_->wait_for_close(std::min(s_.reply_timeout, milliseconds(3000))))
+    add(c_.level, main_cite(), "the server did not close the connection: " + c_.requirement, "close", "still open",
+        "open after " + std::to_string(r.code));
 }
 
-bool case_run::await_replies(milliseconds timeout) {
-  while (stream_.open_slots() > 0) {
-    ref::reply r;
-    auto g = read_reply(r, remaining(timeout));
-    if (g == got::reply) {
-      process(r);
-      continue;
-    }
-    const std::string what = stream_.slots().front().describe();
-    if (g == got::timeout && out_of_time()) {
-      // The case's own time ran out, not the reply's: the case could not finish.
-      error_ = "the case ran out of time (" + std::to_string(c_.timeout.value_or(s_.case_timeout).count()) +
-               " ms) waiting for a reply to " + what + "; give it a longer timeout if the server is slow on purpose";
-      log_.note(error_);
-    } else if (g == got::timeout) {
-      add(ref::level::must, {5321, "4.2"},
-          "no reply to " + what + " within " + std::to_string(timeout.count()) +
-              " ms (RFC 5321 4.2: every command MUST generate exactly one reply)",
-          "a reply", "nothing");
-      log_.note("deadline passed waiting for a reply to " + what);
-    } else if (g == got::closed) {
-      const auto& front = stream_.slots().front();
-      const auto* want = expectation_for(front.tag, front.tag >= 0 && front.tag < static_cast<int>(replies_per_step_.size())
-                                                        ? replies_per_step_[static_cast<std::size_t>(front.tag)]
-                                                        : 0);
-      // Whatever allows the close below, a target that then refuses new connections
-      // has died (the crash a fuzzer reproducer replays: fuzz/net/session_player.cpp).
-      if (std::string died = target_died(); !died.empty()) {
-        add(ref::level::must, {5321, "3.8"},
-            "the server closed the connection without answering " + what +
-                " and then refused new connections: the target crashed or stopped (" + died + ")",
-            "a reply", "connection closed");
-        stream_.on_close();
-        closed_ = true;
-        stop_ = true;
-        return false;
-      }
-      if (want && want->close) {
-        // The scenario allows closing here (e.g. RFC 5321 7.8 defences).
-        log_.note("the server closed the connection instead of answering " + what + ", which this case allows");
-        stream_.on_close();
-        closed_ = true;
-        stop_ = true;
-        return false;
-      }
-      if (stream_.model().state().where == ref::phase::closed) {
-        // It said 221 or 421 first: the rest of what was pipelined cannot be answered.
-        log_.note("the server closed after " + std::to_string(last_code_) + "; " + what + " was not answered");
-        closed_ = true;
-        stop_ = true;
-        return false;
-      }
-      // Refusing mail data that held bare CR/LF or an end-of-data look-alike and then
-      // hanging up is the smuggling defence several servers use.
-      const bool refused_suspicious_data = (last_code_ / 100 == 4 || last_code_ / 100 == 5) && !last_anomalies_.empty();
-      if (unpermitted_pipelining_.count(front.tag) || refusals_ >= 2 || last_code_ == 521 || refused_suspicious_data) {
-        // 7.8: a server may defend itself and close after refusing (two or more 5yz
-        // here), or when the client pipelined without PIPELINING (4.3.1); 521
-        // (RFC 7504 3) announces a server that does not accept mail and closes.
-        add(ref::level::may, {5321, "7.8"},
-            "the server closed the connection without answering " + what +
-                (last_code_ == 521         ? ", after 521 (RFC 7504)"
-                 : refused_suspicious_data ? ", after refusing mail data that held bare line ends"
-                 : refusals_ >= 2          ? ", after refusing earlier commands"
-                                           : ", after the case pipelined without PIPELINING") +
-                " (RFC 5321 7.8 lets a server defend itself this way)",
-            "a reply", "connection closed");
-        stream_.on_close();
-        closed_ = true;
-        stop_ = true;
-        return false;
-      }
-      // 3.8: the server may close only after QUIT, after 421, or on a timeout.
-      add(ref::level::must, {5321, "3.8"},
-          "the server closed the connection without answering " + what +
-              " (RFC 5321 3.8: it MUST NOT close except after QUIT, 421 or a timeout)",
-          "a reply", "connection closed");
-    }
-    stream_.on_close();
-    closed_ = closed_ || g != got::timeout;
-    stop_ = true;
-    return false;
-  }
-  return true;
-}
-
-/// Collects every reply the target still owes, without waiting on a clock: replies
-/// come in order (RFC 2920 3.2), so once the reply to a command sent now has arrived,
-/// nothing sent before can still be answered. The probe is an unknown verb, whose
-/// reply is 5yz and so cannot be confused with the 2yz/3yz replies that executed
-/// octets produce. Right after a STARTTLS handshake (`after_tls`) a NOOP goes first
-/// and is judged like any command: plaintext injected before the handshake and
-/// glued to it ("RSET" + "NOOP") shows in its reply. Where a command cannot be sent
-/// (mail data, SASL, closed), wait quietly instead.
-void case_run::sync_probe(bool after_tls) {
-  const auto where = stream_.model().state().where;
-  const bool usable = where != ref::phase::data && where != ref::phase::auth && where != ref::phase::tls_handshake &&
-                      where != ref::phase::closed && where != ref::phase::connecting && stream_.open_slots() == 0 &&
-                      !stream_.waiting_for_reply();
-  if (!usable) {
-    drain(std::max(s_.settle, milliseconds(300)));
-    return;
-  }
-  const int step = step_;
-  if (after_tls) {
-    log_.note("sync probe: NOOP inside TLS");
-    if (!write("NOOP\r\n") || !await_replies(s_.reply_timeout)) return;
-  }
-  step_ = k_probe_tag;
-  log_.note("sync probe: an unknown verb, whose 5yz reply is the last the server owes");
-  probe_answered_ = probe_displaced_ = false;
-  if (write("XSMTPSPEC-SYNC-" + nonce_ + "\r\n")) {
-    const auto until = clock_type::now() + s_.reply_timeout;
-    while (!probe_answered_ && !closed_ && clock_type::now() < until) {
-      ref::reply r;
-      if (read_reply(r, remaining(std::chrono::duration_cast<milliseconds>(until - clock_type::now()))) != got::reply)
-        break;
-      process(r);
-    }
-  }
-  drain(s_.settle);
-  step_ = step;
-}
-
-/// A server that answered 220 to a STARTTLS the case sent some other way (with a
-/// parameter, in a batch, as raw octets) now expects the TLS handshake: follow it,
-/// so the case's next command is not plaintext lost in a handshake (RFC 3207 4).
-bool case_run::follow_into_tls() {
-  if (closed_ || stream_.model().state().where != ref::phase::tls_handshake) return true;
-  log_.note("the server answered 220 to STARTTLS: starting TLS to follow it");
-  if (!handshake()) {
-    add(c_.level, {3207, "4"}, "the server answered 220 to STARTTLS but the TLS handshake failed: " + error_,
-        "TLS handshake", error_);
-    error_.clear();
-    stop_ = true;
-    return false;
-  }
-  tls_used_ = results::tls_mode::starttls;
-  return true;
-}
-
-void case_run::drain(milliseconds quiet) {
-  while (!closed_) {
-    ref::reply r;
-    auto g = read_reply(r, remaining(quiet));
-    if (g != got::reply) return;
-    process(r);
-  }
-}
-
-bool case_run::handshake() {
-  std::string host = s_.tls_options.sni.empty() ? s_.target.host : s_.tls_options.sni;
-  auto r = conn_.start_tls(s_.tls_options, host, remaining(s_.reply_timeout));
-  if (!r) {
-    log_.note("TLS handshake failed: " + r.detail);
-    error_ = "TLS handshake failed: " + r.detail;
-    return false;
-  }
-  stream_.on_tls_established();
-  return true;
-}
-
-std::string case_run::target_died() {
-  // Only "refused" means nothing listens any more; a timeout or a reset may be load.
-  results::transcript scratch{4096};
-  connection again{scratch};
-  auto r = again.connect(s_.target, remaining(s_.connect_timeout));
-  again.close();
-  if (r.status != io_status::refused) return {};
-  log_.note("a new connection to " + s_.target.to_string() + " was refused: " + r.detail);
-  return r.detail.empty() ? "connection refused" : r.detail;
+bool case_run::close_allowed(const ref::reply_slot* front) {
+  // A step may allow the close instead of its reply, or right after it (e.g. RFC
+  // 5321 7.8 defences).
+  if (last_want_ && last_want_->close) return true;
+  if (!front) return false;
+  const int n = front->tag >= 0 && front->tag < static_cast<int>(replies_per_step_.size())
+                    ? replies_per_step_[static_cast<std::size_t>(front->tag)]
+                    : 0;
+  const auto* want = expectation_for(front->tag, n);
+  return want && want->close;
 }
 
 bool case_run::connect_and_greet() {
-  auto r = conn_.connect(s_.target, remaining(s_.connect_timeout));
-  if (!r) {
-    error_ = "cannot connect to " + s_.target.to_string() + ": " + std::string(to_string(r.status)) + " " + r.detail;
-    return false;
+  switch (x_->connect_and_greet()) {
+    case exchange::greeting_status::ok: return true;
+    case exchange::greeting_status::cannot_connect: {
+      const auto& r = x_->connect_result();
+      error_ = "cannot connect to " + s_.target.to_string() + ": " + std::string(to_string(r.status)) + " " + r.detail;
+      return false;
+    }
+    case exchange::greeting_status::tls_failed:
+      error_ = "TLS handshake failed: " + x_->tls_problem();
+      return false;
+    case exchange::greeting_status::none:
+      stop_ = true;
+      return true;
+    case exchange::greeting_status::refused:
+      inconclusive(x_->greeting().code == 0 ? std::string("the server's greeting could not be read")
+                                            : "the server refused the session with " + first_line(x_->greeting()));
+      return true;
   }
-  if (tls_used_ == results::tls_mode::implicit && !handshake()) return false;
-  ref::reply greeting;
-  auto g = read_reply(greeting, remaining(s_.reply_timeout));
-  if (g != got::reply) {
-    add(ref::level::must, {5321, "3.1"}, "no greeting from the server", "220", g == got::closed ? "closed" : "nothing");
-    stop_ = true;
-    return true;
-  }
-  auto j = stream_.on_greeting(greeting, c_.checks.reply_content);
-  if (!j.grade.conforming())
-    add(j.grade.strength, to_ref(j.grade.cite), "greeting: " + j.grade.explanation, j.expected.describe(),
-        first_line(greeting));
-  for (const auto& f : j.content) add(f.strength, to_ref(f.cite), f.text, {}, first_line(greeting));
-  if (greeting.code != 220) inconclusive("the server refused the session with " + first_line(greeting));
-  return true;
-}
-
-bool case_run::setup_starttls() {
-  // TLS is the setting here, not what the case checks: the setup's replies are
-  // judged like any other, but a refusal makes the case fall back or skip.
-  log_.note("setup: EHLO and STARTTLS (RFC 3207)");
-  step_ = -1;
-  write("EHLO " + s_.client_domain + "\r\n");
-  if (!await_replies(remaining(s_.reply_timeout))) return false;
-  if (!stream_.model().state().offers("STARTTLS")) return false;
-  write("STARTTLS\r\n");
-  if (!await_replies(remaining(s_.reply_timeout))) return false;
-  if (stream_.model().state().where != ref::phase::tls_handshake) return false;
-  return handshake();
+  return false;
 }
 
 bool case_run::run_step(const step& st) {
@@ -595,21 +246,20 @@ bool case_run::run_step(const step& st) {
     }
     return std::string();
   }());
-  const auto reply_wait = s_.reply_timeout;
+  auto& x = *x_;
   switch (st.what) {
     case step::kind::send:
+      if (!x.write(expand(st.lines.front()) + "\r\n")) return false;
       if (st.expect.none) {
-        if (!write(expand(st.lines.front()) + "\r\n")) return false;
-        drain(std::max(s_.settle, milliseconds(500)));
+        x.drain(std::max(s_.settle, milliseconds(500)));
         return true;
       }
-      if (!write(expand(st.lines.front()) + "\r\n")) return false;
-      return await_replies(reply_wait);
+      return x.await_owed();
     case step::kind::batch: {
       std::string all;
       for (const auto& l : st.lines) all += expand(l) + "\r\n";
-      if (!write(all)) return false;
-      return await_replies(reply_wait);
+      if (!x.write(all)) return false;
+      return x.await_owed();
     }
     case step::kind::raw: {
       std::string bytes = expand(st.bytes);
@@ -620,71 +270,62 @@ bool case_run::run_step(const step& st) {
       cuts.push_back(bytes.size());
       for (auto to : cuts) {
         if (to <= from || to > bytes.size()) continue;
-        if (!write(std::string_view(bytes).substr(from, to - from))) return false;
+        if (!x.write(std::string_view(bytes).substr(from, to - from))) return false;
         from = to;
       }
       if (st.expect.close) {
-        if (!wait_for_close(reply_wait))
-          add(c_.level, main_cite(), "the server did not close the connection: " + c_.requirement, "close", "open");
+        if (!x.wait_for_close(s_.reply_timeout))
+          add(c_.level, main_cite(), "the server did not close the connection: " + c_.requirement, "close", "open",
+              "open after the octets");
         return false;
       }
       if (st.expect.none) {
-        drain(std::max(s_.settle, milliseconds(500)));
+        x.drain(std::max(s_.settle, milliseconds(500)));
         return true;
       }
-      return await_replies(reply_wait);
+      return x.await_owed();
     }
     case step::kind::data: {
-      if (stream_.model().state().where != ref::phase::data) {
+      if (x.where() != ref::phase::data) {
         inconclusive("the server did not accept DATA (no 354), so the mail data could not be sent");
         return false;
       }
-      if (!write(ref::encode_data(expand(st.bytes)))) return false;
-      return await_replies(reply_wait);
+      if (!x.write(ref::encode_data(expand(st.bytes)))) return false;
+      return x.await_owed();
     }
     case step::kind::bdat: {
       std::string chunk = expand(st.bytes);
       std::string line = "BDAT " + std::to_string(st.bdat_size.value_or(chunk.size())) + (st.bdat_last ? " LAST" : "");
-      if (!write(line + "\r\n" + chunk)) return false;
-      return await_replies(reply_wait);
+      if (!x.write(line + "\r\n" + chunk)) return false;
+      return x.await_owed();
     }
     case step::kind::starttls: {
-      std::string injected = expand(st.bytes);
-      if (!write("STARTTLS\r\n" + injected)) return false;
-      if (!await_replies(reply_wait)) return false;
-      if (stream_.model().state().where != ref::phase::tls_handshake) {
+      if (!x.write("STARTTLS\r\n" + expand(st.bytes))) return false;
+      if (!x.await_owed()) return false;
+      if (x.where() != ref::phase::tls_handshake) {
         inconclusive("the server did not answer STARTTLS with 220, so TLS could not be started");
         return false;
       }
-      if (!handshake()) {
-        // RFC 3207 4: after 220 the server is to start the handshake.
-        add(c_.level, {3207, "4"}, "the server answered 220 to STARTTLS but the TLS handshake failed: " + error_,
-            "TLS handshake", error_);
-        error_.clear();
-        stop_ = true;
-        return false;
-      }
+      // Anything arriving before a command inside TLS answers the injected plaintext:
+      // the injection worked (CVE-2011-0411). The exchange's NOOP and sync probe
+      // inside TLS flush it out.
+      if (!x.follow_into_tls(true)) return false;
       tls_used_ = results::tls_mode::starttls;
-      // Anything arriving now, before a command inside TLS, answers the injected
-      // plaintext: the injection worked (CVE-2011-0411). A NOOP inside TLS flushes it
-      // out (4.1.4: NOOP is fine before EHLO).
-      sync_probe(true);
       return true;
     }
     case step::kind::wait:
-      std::this_thread::sleep_for(std::min(st.duration, remaining(st.duration)));
+      std::this_thread::sleep_for(std::min(st.duration, x.remaining(st.duration)));
       return true;
     case step::kind::read:
-      drain(st.duration);
+      x.drain(st.duration);
       return true;
     case step::kind::expect_close:
-      if (!wait_for_close(remaining(st.duration)))
+      if (!x.wait_for_close(x.remaining(st.duration)))
         add(c_.level, main_cite(), "the server did not close the connection: " + c_.requirement, "close",
-            "still open after " + std::to_string(st.duration.count()) + " ms");
+            "still open after " + std::to_string(st.duration.count()) + " ms", "open when the close was expected");
       return true;
     case step::kind::close:
-      conn_.close();
-      closed_ = true;
+      x.close();
       return false;
   }
   return true;
@@ -695,11 +336,12 @@ void case_run::run_checks() {
   if (k.accepted_messages && accepted_ > *k.accepted_messages) {
     std::string text = "the server accepted " + std::to_string(accepted_) + " messages where " +
                        std::to_string(*k.accepted_messages) + " was sent";
-    if (!last_anomalies_.empty())
-      text += ": it treated " + std::string(telling_anomaly(last_anomalies_)) +
+    const auto& anomalies = x_->last_anomalies();
+    if (!anomalies.empty())
+      text += ": it treated " + std::string(telling_anomaly(anomalies)) +
               " as end of data, so the smuggled transaction was delivered";
     add(c_.level, main_cite(), text + " (" + c_.requirement + ")", std::to_string(*k.accepted_messages),
-        std::to_string(accepted_), true);
+        std::to_string(accepted_), "more messages accepted than sent", true);
   }
   if (k.delivered_contains.empty() && k.delivered_lacks.empty()) return;
   if (accepted_ == 0) {
@@ -724,7 +366,7 @@ void case_run::run_checks() {
     // Nothing delivered satisfies "lacks" checks; "contains" checks need a message.
     if (!k.delivered_contains.empty())
       add(c_.level, main_cite(), "the message (marker " + nonce_ + ") was not found by " + s_.probe->describe(),
-          "a delivered message", "none");
+          "a delivered message", "none", "message not delivered");
     return;
   }
   // Stores such as maildirs keep LF line ends: compare CRLF-insensitively there.
@@ -739,18 +381,17 @@ void case_run::run_checks() {
   for (const auto& want : k.delivered_contains)
     if (content.find(normal(expand(want))) == std::string::npos)
       add(c_.level, main_cite(), "the delivered message lacks \"" + results::visible(expand(want)) + "\": " + c_.requirement,
-          results::visible(expand(want)), "absent");
+          results::visible(expand(want)), "absent", "delivered message lacks what was sent");
   for (const auto& bad : k.delivered_lacks)
     if (content.find(normal(expand(bad))) != std::string::npos)
       add(c_.level, main_cite(), "the delivered message holds \"" + results::visible(expand(bad)) + "\": " + c_.requirement,
-          "absent", results::visible(expand(bad)));
+          "absent", results::visible(expand(bad)), "delivered message holds what it must not");
 }
 
 void case_run::finish_session() {
-  if (closed_) return;
+  if (x_->closed()) return;
   // Not judged: the case is over; leave politely so the target keeps no state.
-  step_ = -1;
-  if (stream_.model().state().where == ref::phase::data) conn_.write("\r\n.\r\n", milliseconds(1000));
+  if (x_->where() == ref::phase::data) conn_.write("\r\n.\r\n", milliseconds(1000));
   conn_.write("QUIT\r\n", milliseconds(1000));
   std::string sink;  // the connection records what arrives in the transcript
   conn_.read_some(sink, 4096, milliseconds(std::min<long long>(1000, s_.reply_timeout.count())));
@@ -771,47 +412,55 @@ results::case_result case_run::make_result() {
 results::case_result case_run::run() {
   const auto started = clock_type::now();
   replies_per_step_.assign(c_.steps.size(), 0);
-  results::tls_mode want = std::max(s_.tls, c_.tls);
+  const results::tls_mode want = std::max(s_.tls, c_.tls);
   if (want == results::tls_mode::implicit) tls_used_ = results::tls_mode::implicit;
   try {
+    start_exchange(want);
     if (connect_and_greet() && !stop_) {
       if (want == results::tls_mode::starttls) {
-        if (setup_starttls()) {
+        const auto setup = x_->setup_starttls();
+        const std::string why = setup == exchange::starttls_status::not_offered ? "STARTTLS not offered"
+                                : setup == exchange::starttls_status::refused   ? "STARTTLS refused"
+                                : !x_->tls_problem().empty() ? "TLS handshake failed: " + x_->tls_problem()
+                                                             : std::string("STARTTLS could not be set up");
+        if (setup == exchange::starttls_status::done) {
           tls_used_ = results::tls_mode::starttls;
         } else if (c_.tls == results::tls_mode::starttls) {
           if (skip_reason_.empty() && findings_.empty())
-            inconclusive(error_.empty() ? "STARTTLS is not available on the target" : error_);
-          if (!error_.empty() && findings_.empty()) error_.clear();
+            inconclusive(setup == exchange::starttls_status::failed && x_->tls_problem().empty()
+                             ? "STARTTLS is not available on the target"
+                             : why);
           stop_ = true;
         } else {
           // The run asked for TLS but it cannot be had: run in plaintext and say so.
-          std::string why = error_.empty() ? "STARTTLS not offered" : error_;
-          error_.clear();
           log_.note("TLS could not be had (" + why + "); running in plaintext");
           findings_.clear();
-          stream_ = ref::client_stream();
-          inbox_.clear();
-          parser_.reset();
-          replies_.reset();
           conn_.close();
-          closed_ = false;
           tls_used_ = results::tls_mode::none;
+          start_exchange(results::tls_mode::none);
           if (!connect_and_greet()) stop_ = true;
         }
       }
-      for (std::size_t i = 0; i < c_.steps.size() && !stop_ && !closed_; ++i) {
-        if (out_of_time()) {
-          add(ref::level::must, {5321, "4.5.3.2"}, "the case ran out of time (per-case timeout)", {}, {});
+      for (std::size_t i = 0; i < c_.steps.size() && going_on(); ++i) {
+        if (x_->out_of_time()) {
+          add(ref::level::must, {5321, "4.5.3.2"}, "the case ran out of time (per-case timeout)", {}, {},
+              "case out of time");
           break;
         }
         step_ = static_cast<int>(i);
+        x_->set_tag(step_);
         if (!run_step(c_.steps[i])) break;
-        if (!follow_into_tls()) break;
+        if (!x_->follow_into_tls(false)) break;
+        if (x_->tls_active() && tls_used_ == results::tls_mode::none) tls_used_ = results::tls_mode::starttls;
       }
       step_ = -1;
-      if (!closed_ && error_.empty() && !stop_) sync_probe(false);
-      else if (!closed_ && error_.empty()) drain(s_.settle);
-      if (error_.empty()) run_checks();
+      x_->set_tag(setup_tag);
+      if (error_.empty() && going_on()) x_->sync_probe(false);
+      else if (!x_->closed() && error_.empty()) x_->drain(s_.settle);
+      // The client broke the framing itself (BDAT without CHUNKING, pipelining RFC
+      // 2920 3.1 forbids): what the server did next is not its fault.
+      if (!x_->unjudged_reason().empty()) inconclusive(x_->unjudged_reason());
+      else if (error_.empty()) run_checks();
       finish_session();
     }
   } catch (const std::exception& e) {
@@ -905,52 +554,45 @@ bool target_probe::has(std::string_view need, bool in_tls) const {
 namespace {
 
 /// One short session to learn the greeting and EHLO keywords (and, if offered,
-/// the keywords inside TLS).
-struct probe_session {
-  results::transcript log{256 * 1024};
-  connection conn{log};
-  std::string inbox;
-  bool received_any = false;  // the target sent something, parseable or not
-  ref::line_reader lines{ref::line_reader_options{k_max_reply_frame, true}};
-  ref::reply_parser parser{[] {
-    ref::reply_parser_options o;
-    o.allow_any_code = true;
-    o.allow_utf8 = true;
-    o.max_line_length = k_max_reply_frame;
-    return o;
-  }()};
+/// the keywords inside TLS). Nothing in it is judged: the cases judge the same
+/// replies themselves.
+class probe_session final : public exchange_user {
+ public:
+  explicit probe_session(const run_settings& s)
+      : s_(s),
+        x_(conn_, settings(s), *this,
+           clock_type::now() + s.connect_timeout + 8 * s.reply_timeout + milliseconds(1000)) {}
 
-  std::optional<ref::reply> read(milliseconds timeout) {
-    const auto until = clock_type::now() + timeout;
-    while (true) {
-      std::string_view in = inbox;
-      while (true) {
-        auto l = lines.next(in);
-        if (l.state != ref::line::status::complete) break;
-        auto st = parser.feed_line(l.text);
-        if (st.code == ref::error::need_more) continue;
-        inbox.erase(0, inbox.size() - in.size());
-        if (st.code != ref::error::ok) return std::nullopt;
-        return parser.take();
-      }
-      inbox.erase(0, inbox.size() - in.size());
-      auto now = clock_type::now();
-      if (now >= until) return std::nullopt;
-      auto r = conn.read_some(inbox, 65536, std::chrono::duration_cast<milliseconds>(until - now));
-      received_any = received_any || r.bytes > 0;
-      if (!r && r.status != io_status::timeout) return std::nullopt;
-    }
+  void finding(exchange_finding) override {}
+  void note(std::string_view text) override { log_.note(text); }
+  void received(std::string_view bytes) override { received_any_ = received_any_ || !bytes.empty(); }
+  void on_reply(const reply_event& e) override {
+    if (e.greeting) greeting_readable_ = !e.malformed;
+    if (!e.judged) return;
+    last_reply_ = *e.reply;
+    if (e.judged->slot.v != ref::verb::ehlo) return;
+    ehlo_reply_ = *e.reply;
+    ehlo_readable_ = !e.malformed;
   }
+  void out_of_time(std::string_view) override {}
+
+  exchange& x() { return x_; }
+  bool received_any() const { return received_any_; }
+  bool greeting_readable() const { return greeting_readable_; }
+  const std::optional<ref::reply>& last_reply() const { return last_reply_; }
+  void forget_last_reply() { last_reply_.reset(); }
 
   /// The EHLO keywords; std::nullopt when the reply could not be read as an
   /// ehlo-ok-rsp (then `needs` cannot be judged and no case is skipped for it).
-  std::optional<std::vector<std::string>> ehlo(const run_settings& s) {
-    conn.write("EHLO " + s.client_domain + "\r\n", s.reply_timeout);
-    auto r = read(s.reply_timeout);
+  std::optional<std::vector<std::string>> ehlo() {
+    ehlo_reply_.reset();
+    x_.set_tag(0);
+    if (!x_.write("EHLO " + s_.client_domain + "\r\n")) return std::nullopt;
+    x_.await_owed();
+    if (!ehlo_reply_ || !ehlo_readable_) return std::nullopt;
     std::vector<std::string> out;
-    if (!r) return std::nullopt;
-    if (r->code != 250) return out;
-    auto list = ref::parse_ehlo_reply(*r);
+    if (ehlo_reply_->code != 250) return out;
+    auto list = ref::parse_ehlo_reply(*ehlo_reply_);
     if (!list) return std::nullopt;
     for (const auto& e : list->items) {
       std::string k = e.keyword;
@@ -959,6 +601,29 @@ struct probe_session {
     }
     return out;
   }
+
+ private:
+  static exchange_settings settings(const run_settings& s) {
+    exchange_settings xs;
+    xs.target = s.target;
+    xs.tls = s.tls == results::tls_mode::implicit ? s.tls : results::tls_mode::none;
+    xs.tls_options = s.tls_options;
+    xs.connect_timeout = s.connect_timeout;
+    xs.reply_timeout = s.reply_timeout;
+    xs.close_wait = milliseconds(1000);
+    xs.liveness_check = false;
+    xs.client_domain = s.client_domain;
+    return xs;
+  }
+
+  const run_settings& s_;
+  results::transcript log_{256 * 1024};
+  connection conn_{log_};
+  exchange x_;
+  bool received_any_ = false;  // the target sent something, readable or not
+  std::optional<ref::reply> ehlo_reply_, last_reply_;
+  bool ehlo_readable_ = false;
+  bool greeting_readable_ = false;
 };
 
 }  // namespace
@@ -967,62 +632,63 @@ target_probe probe_target(const run_settings& s) {
   target_probe t;
   t.info.address = s.target.to_string();
   t.info.tls = s.tls;
-  probe_session p;
-  auto c = p.conn.connect(s.target, s.connect_timeout);
-  if (!c) {
+  probe_session p(s);
+  auto& x = p.x();
+  const auto greeted = x.connect_and_greet();
+  if (greeted == exchange::greeting_status::cannot_connect) {
+    const auto& c = x.connect_result();
     t.problem = std::string(to_string(c.status)) + (c.detail.empty() ? "" : ": " + c.detail);
     return t;
   }
-  if (s.tls == results::tls_mode::implicit) {
-    auto h = p.conn.start_tls(s.tls_options, s.tls_options.sni.empty() ? s.target.host : s.tls_options.sni, s.reply_timeout);
-    if (!h) {
-      t.problem = "implicit TLS handshake failed: " + h.detail;
-      return t;
-    }
-    t.info.tls_description = p.conn.tls_description();
+  if (greeted == exchange::greeting_status::tls_failed) {
+    t.problem = "implicit TLS handshake failed: " + x.tls_problem();
+    return t;
   }
-  auto greeting = p.read(s.reply_timeout);
-  if (!greeting && p.inbox.empty() && !p.received_any) {
+  if (x.tls_active()) t.info.tls_description = x.tls_description();
+  if (greeted == exchange::greeting_status::none && !p.received_any()) {
     t.problem = "no greeting within " + std::to_string(s.reply_timeout.count()) + " ms";
     return t;
   }
-  if (!greeting) {
+  t.reachable = true;
+  if (greeted == exchange::greeting_status::none || !p.greeting_readable()) {
     // Something answered but not as a Reply-line: the target is there; the cases
     // will report the malformed greeting themselves.
-    t.reachable = true;
     t.ehlo_readable = false;
     t.info.banner = "(unparseable greeting)";
     return t;
   }
-  t.reachable = true;
-  t.info.banner = std::to_string(greeting->code) + (greeting->lines.empty() ? "" : " " + greeting->lines.front());
-  auto plain = p.ehlo(s);
+  const auto& greeting = x.greeting();
+  t.info.banner = std::to_string(greeting.code) + (greeting.lines.empty() ? "" : " " + greeting.lines.front());
+  auto plain = p.ehlo();
   t.ehlo_readable = plain.has_value();
   t.info.extensions = plain.value_or(std::vector<std::string>{});
   if (s.tls == results::tls_mode::implicit) {
     t.info.tls_extensions = t.info.extensions;
   } else if (t.has("STARTTLS", false)) {
-    p.conn.write("STARTTLS\r\n", s.reply_timeout);
-    auto r = p.read(s.reply_timeout);
-    if (r && r->code == 220) {
-      auto h = p.conn.start_tls(s.tls_options, s.tls_options.sni.empty() ? s.target.host : s.tls_options.sni, s.reply_timeout);
-      if (h) {
-        t.info.tls_description = p.conn.tls_description();
-        auto in_tls = p.ehlo(s);
+    x.set_tag(0);
+    p.forget_last_reply();
+    if (x.write("STARTTLS\r\n")) x.await_owed();
+    if (x.where() == ref::phase::tls_handshake) {
+      if (x.follow_into_tls(false)) {
+        t.info.tls_description = x.tls_description();
+        auto in_tls = p.ehlo();
         t.ehlo_readable = t.ehlo_readable && in_tls.has_value();
         t.info.tls_extensions = in_tls.value_or(std::vector<std::string>{});
       } else {
-        t.info.tls_problem = "STARTTLS handshake failed: " + h.detail;
+        t.info.tls_problem = "STARTTLS handshake failed: " + x.tls_problem();
       }
     } else {
-      t.info.tls_problem = r ? "STARTTLS refused: " + first_line(*r) : "no reply to STARTTLS";
+      t.info.tls_problem =
+          p.last_reply() ? "STARTTLS refused: " + first_line(*p.last_reply()) : std::string("no reply to STARTTLS");
     }
   } else {
     t.info.tls_problem = "STARTTLS not advertised";
   }
-  p.conn.write("QUIT\r\n", milliseconds(1000));
-  p.read(milliseconds(1000));
-  p.conn.close();
+  if (!x.closed()) {
+    x.set_tag(0);
+    if (x.write("QUIT\r\n")) x.await_owed();
+    x.close();
+  }
   return t;
 }
 

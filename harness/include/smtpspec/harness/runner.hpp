@@ -22,6 +22,7 @@
 #include "smtpspec/harness/connection.hpp"
 #include "smtpspec/harness/result.hpp"
 #include "smtpspec/harness/scenario.hpp"
+#include "smtpspec/reference/client_stream.hpp"
 #include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::harness {
@@ -62,6 +63,9 @@ struct run_settings {
   /// How long a delivered-message check keeps looking (MTAs deliver after the 250).
   std::chrono::milliseconds delivery_wait{5000};
   std::size_t transcript_limit = 1024 * 1024;
+  /// Called with every reply that answered something a case sent, from the thread
+  /// running the case (relay mode reads the reply to its end of data this way).
+  std::function<void(const reference::judged_reply&, const reference::reply&)> on_reply;
 };
 
 /// What the run learned about the target before the cases (greeting, EHLO

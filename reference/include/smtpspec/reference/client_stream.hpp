@@ -82,6 +82,15 @@ class client_stream {
   std::uint64_t injected_octets() const noexcept { return injected_; }
   /// Octets sent after 221 to QUIT.
   std::uint64_t octets_after_quit() const noexcept { return after_quit_; }
+  /// The framing is inside mail data (after 354, before <CRLF>.<CRLF>): a reply now
+  /// answers nothing a strict server has read to its end (RFC 5321 4.1.1.4).
+  bool in_mail_data() const noexcept { return mode_ == mode::data; }
+  /// What the mail data sent so far holds (look-alikes of the end of data, bare CR
+  /// or LF), while in_mail_data().
+  const std::vector<data_anomaly_record>& data_anomalies() const noexcept { return decoder_.anomalies(); }
+  /// Octets sent that have not yet become a slot, mail data or a counted drop: a
+  /// partial line, or octets held until the reply to DATA, STARTTLS, AUTH or QUIT.
+  std::size_t unread_octets() const noexcept { return pending_.size() + lines_.buffered(); }
   const session& model() const noexcept { return model_; }
   session& model() noexcept { return model_; }
 
