@@ -311,14 +311,14 @@ exchange::greeting_status exchange::connect_and_greet() {
   return readable && greeting_.code == 220 ? greeting_status::ok : greeting_status::refused;
 }
 
-exchange::starttls_status exchange::setup_starttls() {
+exchange::starttls_status exchange::setup_starttls(bool judge_handshake) {
   note("setup: EHLO and STARTTLS (RFC 3207)");
   set_tag(setup_tag);
   if (!write("EHLO " + s_.client_domain + "\r\n") || !await_owed()) return starttls_status::failed;
   if (!stream_.model().state().offers("STARTTLS")) return starttls_status::not_offered;
   if (!write("STARTTLS\r\n") || !await_owed()) return starttls_status::failed;
   if (where() != ref::phase::tls_handshake) return starttls_status::refused;
-  return follow(false, false) ? starttls_status::done : starttls_status::failed;
+  return follow(false, judge_handshake) ? starttls_status::done : starttls_status::failed;
 }
 
 // --- reading -------------------------------------------------------------------------------
@@ -666,7 +666,9 @@ bool exchange::await_owed() {
           std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - asked);
     const auto& front = stream_.slots().front();
     const std::string what = shown(front.describe());
-    if (partial_line && !broke_pipelining && !out_of_time()) {
+    // (Only with adaptive waits: RFC 2920 3.2 has the server send its replies once
+    // its input is drained, so after a full wait the runner judges the silence.)
+    if (adaptive && partial_line && !broke_pipelining && !out_of_time()) {
       note("no reply yet to " + what + ": the last octets end inside a line, which the server may be waiting for");
       return true;
     }
@@ -771,6 +773,7 @@ bool exchange::write(std::string_view bytes) {
   const bool count_slots = tag_ >= 0 && at_start != ref::phase::data && at_start != ref::phase::bdat &&
                            !stream_.model().state().offers("PIPELINING");
   std::size_t slots_made = 0;
+  last_write_tag_ = tag_;
   user_.sent(bytes);
   last_octets_ += bytes.substr(bytes.size() - std::min<std::size_t>(bytes.size(), 2));
   if (last_octets_.size() > 2) last_octets_.erase(0, last_octets_.size() - 2);
@@ -899,12 +902,14 @@ void exchange::on_close(std::string_view context) {
     note("the server closed the connection " + what + ", which is allowed here");
     return;
   }
-  const int front_tag = front ? front->tag : tag_;
+  const int front_tag = front ? front->tag : last_write_tag_;
   // Refusing mail data that held bare CR/LF or an end-of-data look-alike and then
   // hanging up is the smuggling defence several servers use.
   const bool refused_suspicious_data =
       refused_mail_data_ || ((last_code_ / 100 == 4 || last_code_ / 100 == 5) && !last_anomalies_.empty());
-  const bool broke_pipelining = unpermitted_pipelining_.count(front_tag) || unwaited_.count(front_tag);
+  // (Nothing owed: the octets not yet framed may still be the client's breach.)
+  const bool broke_pipelining = unpermitted_pipelining_.count(front_tag) || unwaited_.count(front_tag) ||
+                                (!front && unread_marked_);
   if (broke_pipelining || refusals_ >= 2 || last_code_ == 521 || refused_suspicious_data) {
     // 7.8: a server may defend itself and close after refusing (two or more 5yz
     // here), after refusing suspicious mail data, or when the client pipelined where
@@ -1009,7 +1014,11 @@ void exchange::sync_probe(bool after_tls) {
     while (!probe_answered_ && !closed_) {
       const auto now = clock_type::now();
       if (now >= until) {
-        note("no reply to the sync probe within " + std::to_string(s_.reply_timeout.count()) + " ms");
+        // The probe is the exchange's instrument, not a command of the case: no
+        // finding, but with its reply missing nothing later can be matched.
+        note("no reply to the sync probe within " + std::to_string(s_.reply_timeout.count()) +
+             " ms: the session cannot go on");
+        stop_ = true;
         break;
       }
       ref::reply_item item;
@@ -1024,7 +1033,7 @@ void exchange::sync_probe(bool after_tls) {
       }
     }
   }
-  if (!closed_) drain(s_.settle);
+  if (!closed_ && !stop_) drain(s_.settle);
   set_tag(saved);
 }
 

@@ -86,12 +86,13 @@ class case_run final : public exchange_user {
  private:
   /// A finding of the case itself (a narrowed expectation, a check): in a case
   /// about smuggling or injection it is a security finding.
+  /// `rule`: what names the defect; by default the case itself, as for a narrowed
+  /// expectation, whose finding is always its own case's (defects.hpp).
   void add(ref::level l, results::rfc_ref cite, std::string text, std::string expected, std::string observed,
-           std::string observation, bool security = false) {
+           std::string observation, bool security = false, std::string rule = {}) {
     results::case_finding f(l, std::move(cite), std::move(text), std::move(expected), std::move(observed), step_,
                             security || is_security_case());
-    // A narrowed expectation names its case: such a finding is always its own (defects.hpp).
-    f.rule = c_.id;
+    f.rule = rule.empty() ? c_.id : std::move(rule);
     f.observation = std::move(observation);
     findings_.push_back(std::move(f));
   }
@@ -301,7 +302,9 @@ bool case_run::run_step(const step& st) {
     }
     case step::kind::starttls: {
       if (!x.write("STARTTLS\r\n" + expand(st.bytes))) return false;
-      if (!x.await_owed()) return false;
+      // Every reply that came may have been judged before a close: what matters
+      // here is whether STARTTLS got 220.
+      if (!x.await_owed() && x.owed() > 0) return false;
       if (x.where() != ref::phase::tls_handshake) {
         inconclusive("the server did not answer STARTTLS with 220, so TLS could not be started");
         return false;
@@ -341,7 +344,7 @@ void case_run::run_checks() {
       text += ": it treated " + std::string(telling_anomaly(anomalies)) +
               " as end of data, so the smuggled transaction was delivered";
     add(c_.level, main_cite(), text + " (" + c_.requirement + ")", std::to_string(*k.accepted_messages),
-        std::to_string(accepted_), "more messages accepted than sent", true);
+        std::to_string(accepted_), "more messages accepted than sent", true, c_.requirement);
   }
   if (k.delivered_contains.empty() && k.delivered_lacks.empty()) return;
   if (accepted_ == 0) {
@@ -366,7 +369,7 @@ void case_run::run_checks() {
     // Nothing delivered satisfies "lacks" checks; "contains" checks need a message.
     if (!k.delivered_contains.empty())
       add(c_.level, main_cite(), "the message (marker " + nonce_ + ") was not found by " + s_.probe->describe(),
-          "a delivered message", "none", "message not delivered");
+          "a delivered message", "none", "message not delivered", false, c_.requirement);
     return;
   }
   // Stores such as maildirs keep LF line ends: compare CRLF-insensitively there.
@@ -381,11 +384,11 @@ void case_run::run_checks() {
   for (const auto& want : k.delivered_contains)
     if (content.find(normal(expand(want))) == std::string::npos)
       add(c_.level, main_cite(), "the delivered message lacks \"" + results::visible(expand(want)) + "\": " + c_.requirement,
-          results::visible(expand(want)), "absent", "delivered message lacks what was sent");
+          results::visible(expand(want)), "absent", "delivered message lacks what was sent", false, c_.requirement);
   for (const auto& bad : k.delivered_lacks)
     if (content.find(normal(expand(bad))) != std::string::npos)
       add(c_.level, main_cite(), "the delivered message holds \"" + results::visible(expand(bad)) + "\": " + c_.requirement,
-          "absent", results::visible(expand(bad)), "delivered message holds what it must not");
+          "absent", results::visible(expand(bad)), "delivered message holds what it must not", false, c_.requirement);
 }
 
 void case_run::finish_session() {
@@ -418,7 +421,7 @@ results::case_result case_run::run() {
     start_exchange(want);
     if (connect_and_greet() && !stop_) {
       if (want == results::tls_mode::starttls) {
-        const auto setup = x_->setup_starttls();
+        const auto setup = x_->setup_starttls(false);
         const std::string why = setup == exchange::starttls_status::not_offered ? "STARTTLS not offered"
                                 : setup == exchange::starttls_status::refused   ? "STARTTLS refused"
                                 : !x_->tls_problem().empty() ? "TLS handshake failed: " + x_->tls_problem()

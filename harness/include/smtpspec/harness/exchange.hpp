@@ -205,10 +205,11 @@ class exchange {
   const reference::reply& greeting() const noexcept { return greeting_; }
 
   enum class starttls_status : std::uint8_t { done, not_offered, refused, failed };
-  /// EHLO and STARTTLS as set-up (judged like any reply), then the handshake; its
-  /// failure is not a finding (tls_problem() says why: certificates are the user's
-  /// configuration).
-  starttls_status setup_starttls();
+  /// EHLO and STARTTLS as set-up (judged like any reply), then the handshake. A
+  /// failed handshake is a finding only if `judge_handshake` (the runner says no:
+  /// certificate trust is the user's configuration); tls_problem() says why.
+  starttls_status setup_starttls(bool judge_handshake);
+  /// Why a TLS handshake failed (the connection's detail), if one did.
   const std::string& tls_problem() const noexcept { return tls_problem_; }
 
   // --- writing and reading ------------------------------------------------------------------
@@ -313,6 +314,7 @@ class exchange {
   io_result connect_;
   std::string tls_problem_;
   int tag_ = setup_tag;
+  int last_write_tag_ = setup_tag;
   int fd_ = -1;                  // the connected socket (numeric targets), for poll() only
   bool closed_ = false;          // the connection is gone
   bool stop_ = false;            // the session cannot go on
