@@ -54,29 +54,6 @@ constexpr const char* k_bare =
     "SMTP client implementations MUST NOT transmit these characters except when they are intended as line "
     "terminators and then MUST, as indicated above, transmit them only as a <CRLF> sequence.";
 
-/// The first reply code the server sent after the client event holding `needle`.
-int reply_after(const std::vector<results::transcript_event>& events, std::string_view needle) {
-  bool seen = false;
-  for (const auto& e : events) {
-    if (e.what == results::transcript_event::kind::client_bytes && e.bytes.find(needle) != std::string::npos) seen = true;
-    else if (seen && e.what == results::transcript_event::kind::server_bytes && e.bytes.size() >= 3 &&
-             std::all_of(e.bytes.begin(), e.bytes.begin() + 3, [](char c) { return c >= '0' && c <= '9'; }))
-      return std::stoi(e.bytes.substr(0, 3));
-  }
-  return 0;
-}
-
-/// Worst finding decides, as in the runner: MUST -> FAIL, SHOULD -> WARN.
-void recompute(results::case_result& r, bool strict) {
-  if (r.outcome == results::verdict::error) return;
-  int worst = -1;
-  for (const auto& f : r.findings)
-    worst = std::max(worst, f.strength == ref::level::must ? 2 : f.strength == ref::level::should ? 1 : 0);
-  if (worst == 2) r.outcome = results::verdict::fail;
-  else if (worst == 1) r.outcome = strict ? results::verdict::fail : results::verdict::warn;
-}
-
-
 }  // namespace
 
 std::vector<relay_case> builtin_relay_cases() {
@@ -158,8 +135,13 @@ results::run_result run_relay(const relay_settings& s, const std::vector<relay_c
     body.bytes = literal("Subject: smtpspec relay " + tok + "\r\nX-Smtpspec: " + tok + "\r\n\r\n" + rc.body + ".\r\n");
     c.steps.push_back(body);
 
-    results::case_result r = run_case(c, s.submit, target);
-    const int code = reply_after(r.transcript, "X-Smtpspec: " + tok);
+    // The reply to the message's end of data, as the exchange judged it.
+    int code = 0;
+    run_settings submit = s.submit;
+    submit.on_reply = [&code](const ref::judged_reply& j, const ref::reply& reply) {
+      if (j.slot.what == ref::reply_slot::kind::end_of_data) code = reply.code;
+    };
+    results::case_result r = run_case(c, submit, target);
     auto add = [&](ref::level l, std::string text, std::string expected, std::string observed, bool security = false) {
       r.findings.push_back({l, rc.rfc.front(), std::move(text), std::move(expected), std::move(observed), -1, security});
     };
@@ -237,7 +219,7 @@ results::run_result run_relay(const relay_settings& s, const std::vector<relay_c
         break;
       }
     }
-    recompute(r, s.submit.strict);
+    results::decide_verdict(r, s.submit.strict);
     if (!r.findings.empty() && r.outcome != results::verdict::pass)
       r.reason = r.findings.back().text + " [" + std::string(ref::to_string(r.findings.back().strength)) + ", " +
                  r.findings.back().cite.to_string() + "]";
