@@ -199,6 +199,7 @@ std::string to_scenario(const session_input& s, const scenario_options& opt) {
   out += "steps = [\n";
   for (const auto& st : steps) out += "  " + st + ",\n";
   out += "]\n";
+  if (opt.reply_content) out += "check = { reply_content = true }\n";
   return out;
 }
 

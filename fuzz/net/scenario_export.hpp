@@ -31,6 +31,10 @@ struct scenario_options {
   std::string level = "MUST";
   std::vector<std::string> tags = {"fuzz", "regression"};
   std::string tls = "none";  ///< the case's tls: none, starttls, implicit
+  /// The fuzzer judged reply content (-smtpspec_reply_content, on by default): the
+  /// case does too (`check = { reply_content = true }`), or a `syntax` finding about
+  /// a greeting or EHLO reply would not reproduce.
+  bool reply_content = true;
   std::string source;        ///< where the session came from (a file name), for the comment and id
 };
 

@@ -383,8 +383,8 @@ std::string describe_action(const session_input& s, int index) {
   }
   out += "  reproduce: server_fuzzer " + (f.cfg.target.empty() ? std::string() : "-target=" + f.cfg.target + " ") +
          (f.cfg.defect_names.empty() ? std::string() : "-smtpspec_defect=" + f.cfg.defect_names + " ") +
-         "CRASH_FILE; minimise: add -minimize_crash=1 -runs=2000; regression case: session_to_scenario CRASH_FILE > "
-         "scenarios/regressions/NAME.toml\n";
+         "CRASH_FILE; minimise: add -minimize_crash=1 -runs=2000; regression case: session_to_scenario " +
+         (f.cfg.reply_content ? std::string() : "--no-reply-content ") + "CRASH_FILE > scenarios/regressions/NAME.toml\n";
   out += "==smtpspec== end of finding\n";
   std::fputs(out.c_str(), stderr);
   print_stats();

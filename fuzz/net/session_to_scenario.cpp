@@ -29,7 +29,8 @@ constexpr const char* k_usage =
     "  --rfc REF           RFC reference such as 5321#4.1.1.4 (repeatable; default 5321#4.2)\n"
     "  --level LEVEL       MUST, SHOULD or MAY (default MUST)\n"
     "  --tag TAG           tag (repeatable; default fuzz, regression)\n"
-    "  --tls MODE          none, starttls or implicit: how the fuzzer connected (default none)\n";
+    "  --tls MODE          none, starttls or implicit: how the fuzzer connected (default none)\n"
+    "  --no-reply-content  the fuzzer ran with -smtpspec_reply_content=0: judge reply codes only\n";
 
 int usage_error(const std::string& what) {
   std::cerr << "session_to_scenario: " << what << "\n" << k_usage;
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
       if (!tags_given) opt.tags.clear();
       tags_given = true;
       opt.tags.push_back(v);
+    } else if (arg == "--no-reply-content") {
+      opt.reply_content = false;
     } else if (arg == "--tls") {
       if (!value(opt.tls)) return usage_error("missing value for " + arg);
       if (opt.tls != "none" && opt.tls != "starttls" && opt.tls != "implicit")

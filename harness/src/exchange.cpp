@@ -871,7 +871,7 @@ void exchange::on_close(std::string_view context) {
                            : std::string("with no reply owed");
   if (!context.empty()) what = std::string(context) + " (" + what + ")";
   const std::string observation =
-      front ? "close while " + answered(*front) + " was owed"
+      front ? "close while " + (front->tag == probe_tag ? std::string("the sync probe") : answered(*front)) + " was owed"
             : context.empty() ? std::string("close while nothing was owed") : "close " + std::string(context);
   // Whatever allows the close below, a target that then refuses new connections has
   // died (the crash a fuzzer reproducer replays). Checked also when the close itself

@@ -48,6 +48,17 @@ std::string make_nonce() {
 
 namespace {
 
+/// How a case connects: the run's TLS (--tls) or the case's, whichever asks for
+/// more; but a case about STARTTLS itself (one with a starttls step) starts in
+/// plaintext whatever --tls starttls says: inside TLS no STARTTLS is offered
+/// (RFC 3207 4.2), so the case could not check anything (review A1.17).
+results::tls_mode tls_for(const scenario_case& c, const run_settings& s) {
+  const bool about_starttls =
+      std::any_of(c.steps.begin(), c.steps.end(), [](const step& st) { return st.what == step::kind::starttls; });
+  if (about_starttls && s.tls == results::tls_mode::starttls) return c.tls;
+  return std::max(s.tls, c.tls);
+}
+
 bool allows(const reply_expectation& e, const ref::reply& r) {
   // 4.3.2: any command may get 421; the exchange checks the close that follows.
   if (r.code == 421 || std::find(e.codes.begin(), e.codes.end(), r.code) != e.codes.end()) return true;
@@ -415,7 +426,7 @@ results::case_result case_run::make_result() {
 results::case_result case_run::run() {
   const auto started = clock_type::now();
   replies_per_step_.assign(c_.steps.size(), 0);
-  const results::tls_mode want = std::max(s_.tls, c_.tls);
+  const results::tls_mode want = tls_for(c_, s_);
   if (want == results::tls_mode::implicit) tls_used_ = results::tls_mode::implicit;
   try {
     start_exchange(want);
@@ -697,7 +708,7 @@ target_probe probe_target(const run_settings& s) {
 
 results::case_result run_case(const scenario_case& c, const run_settings& s, const target_probe& t) {
   // needs: the extension must be advertised where the case will run (2.2.1).
-  const bool in_tls = std::max(s.tls, c.tls) != results::tls_mode::none && !t.info.tls_extensions.empty();
+  const bool in_tls = tls_for(c, s) != results::tls_mode::none && !t.info.tls_extensions.empty();
   for (const auto& kw : c.needs) {
     if (t.ehlo_readable && !t.has(kw, in_tls)) {
       results::case_result out = result_for(c);

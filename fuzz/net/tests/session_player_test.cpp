@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -365,6 +366,119 @@ TEST(session_player, a_server_that_answers_twice_is_a_desync) {
   });
   auto r = play_against(srv, "cmd EHLO a.example\ncmd NOOP\ncmd QUIT\n");
   EXPECT_TRUE(r.has(finding_kind::desync)) << describe(r);
+}
+
+TEST(session_player, an_over_long_quit_line_is_read_as_quit) {
+  // fuzzing-lab bug 11: QUIT with 600 octets of argument, then a pipelined QUIT, on
+  // a server that answers the first with 221 and closes. The 221 answers the
+  // over-long QUIT line (the strict framing reads its verb): no reply was lost.
+  line_server srv(no_chunking);
+  auto r = play_against(srv, "cmd EHLO a.example\ncmd QUIT x\\{600}\n+cmd QUIT\n");
+  EXPECT_FALSE(r.has(finding_kind::desync)) << describe(r);
+  EXPECT_FALSE(r.has(finding_kind::drop)) << describe(r);
+}
+
+/// Like Exim: octets after STARTTLS in the same read are a synchronization error
+/// (554, then the close); otherwise STARTTLS is refused (no TLS here). Stays up for
+/// the liveness check's connection.
+class sync_error_server {
+ public:
+  sync_error_server() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ::listen(fd_, 8);
+    thread_ = std::thread([this] {
+      int c = ::accept(fd_, nullptr, nullptr);
+      const std::string greeting = "220 sync.example.test ESMTP\r\n";
+      ::send(c, greeting.data(), greeting.size(), MSG_NOSIGNAL);
+      std::string buf;
+      char chunk[4096];
+      for (bool done = false; !done;) {
+        auto n = ::recv(c, chunk, sizeof chunk, 0);
+        if (n <= 0) break;
+        buf.append(chunk, static_cast<std::size_t>(n));
+        for (auto nl = buf.find('\n'); !done && nl != std::string::npos; nl = buf.find('\n')) {
+          std::string line = buf.substr(0, nl);
+          buf.erase(0, nl + 1);
+          if (!line.empty() && line.back() == '\r') line.pop_back();
+          std::string reply;
+          if (line.rfind("EHLO", 0) == 0) {
+            reply = "250-sync.example.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n";
+          } else if (line.rfind("STARTTLS", 0) == 0 && !buf.empty()) {
+            reply = "554 5.5.0 SMTP synchronization error\r\n";
+            done = true;
+          } else if (line.rfind("STARTTLS", 0) == 0) {
+            reply = "454 4.7.0 TLS not available\r\n";
+          } else if (line.rfind("QUIT", 0) == 0) {
+            reply = "221 2.0.0 bye\r\n";
+            done = true;
+          } else {
+            reply = "250 2.0.0 OK\r\n";
+          }
+          ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+        }
+      }
+      ::close(c);
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 2000) > 0) ::close(::accept(fd_, nullptr, nullptr));
+    });
+  }
+  ~sync_error_server() {
+    thread_.join();
+    ::close(fd_);
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST(session_player, a_partial_line_glued_behind_starttls_keeps_its_excuse) {
+  // fuzzing-lab bug 9: STARTTLS with "X" behind it in the same write, then NOOP,
+  // which completes the line "XNOOP". The client broke RFC 2920 3.1 / RFC 3207 4
+  // first; the server's 554 and close are its defence, as they are when the line
+  // behind STARTTLS is complete.
+  for (const char* session : {"cmd EHLO a.example\ncmd STARTTLS\n+raw X\ncmd NOOP\n",
+                              "cmd EHLO a.example\ncmd STARTTLS\n+raw X\\r\\n\ncmd NOOP\n"}) {
+    sync_error_server srv;
+    player_settings ps;
+    ps.target.host = "127.0.0.1";
+    ps.target.port = srv.port();
+    ps.reply_content = false;
+    session_player p(ps);
+    auto r = p.play(decode(session));
+    EXPECT_FALSE(r.has(finding_kind::drop)) << session << "\n" << describe(r);
+    EXPECT_FALSE(r.has(finding_kind::crash)) << session << "\n" << describe(r);
+  }
+}
+
+TEST(session_player, a_220_to_starttls_inside_tls_ends_the_judging) {
+  // fuzzing-lab bug 8 (aiosmtpd, Haraka): the model's SHOULD finding stays; no
+  // second handshake is tried and nothing after it is a MUST finding.
+  harness::reference_server_options opt;
+  opt.session.script = {{"STARTTLS", 2, "220 2.0.0 Ready to start TLS\r\n"}};
+  harness::reference_server server(opt);
+  player_settings ps;
+  std::string error;
+  ASSERT_TRUE(harness::endpoint_spec::parse(server.address(), ps.target, error)) << error;
+  session_player p(ps);
+  auto r = p.play(decode("cmd EHLO a.example\nstarttls\ncmd EHLO a.example\ncmd STARTTLS\ncmd NOOP\ncmd QUIT\n"));
+  EXPECT_TRUE(r.tls);
+  EXPECT_TRUE(r.has(finding_kind::should)) << describe(r);
+  for (auto k : {finding_kind::drop, finding_kind::desync, finding_kind::illegal, finding_kind::hang,
+                 finding_kind::syntax, finding_kind::crash})
+    EXPECT_FALSE(r.has(k)) << to_string(k) << "\n" << describe(r);
+  EXPECT_NE(r.transcript_tail.find("not judged"), std::string::npos) << r.transcript_tail;
 }
 
 TEST(session_player, finding_kind_lists_parse) {

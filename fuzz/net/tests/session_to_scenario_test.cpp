@@ -108,6 +108,20 @@ TEST(session_to_scenario, every_seed_converts_to_a_loadable_case) {
   }
 }
 
+TEST(session_to_scenario, the_case_judges_reply_content_as_the_fuzzer_did) {
+  // fuzzing-lab bug 5: the fuzzer judges greeting and EHLO grammar and enhanced
+  // status codes by default; a `syntax` finding of that sort must reproduce.
+  const auto s = decode("cmd EHLO a.example\ncmd NOOP\n");
+  for (bool judged : {true, false}) {
+    scenario_options opt;
+    opt.source = "reply-content";
+    opt.reply_content = judged;
+    auto loaded = harness::load_scenario_text(to_scenario(s, opt), "reply-content.toml");
+    ASSERT_TRUE(loaded.ok() && !loaded.suites.empty() && !loaded.suites[0].cases.empty());
+    EXPECT_EQ(loaded.suites[0].cases[0].checks.reply_content, judged);
+  }
+}
+
 TEST(session_to_scenario, converted_seeds_pass_against_the_reference_server) {
   embedded_target t;
   for (const auto& f : seeds()) {

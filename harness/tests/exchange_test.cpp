@@ -1,0 +1,521 @@
+// The judged exchange (exchange.hpp) as the runner uses it, over real sockets
+// against small scripted servers and the embedded reference server: each test
+// pins one decision the exchange makes once for every user, and each failed before
+// that decision was shared (issue 13; review A1.5, A1.6, A1.12, A1.14, A1.16, A1.17;
+// docs/fuzzing-lab.md "Bugs in smtpspec" 6, 7, 8).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "smtpspec/harness/reference_server.hpp"
+#include "smtpspec/harness/runner.hpp"
+#include "smtpspec/harness/scenario_loader.hpp"
+
+namespace smtpspec::harness {
+namespace {
+
+namespace ref = smtpspec::reference;
+using namespace std::chrono_literals;
+
+// --- a scripted server --------------------------------------------------------------------
+
+/// One client connection of script_server.
+struct peer {
+  int fd = -1;
+  bool gone = false;
+  void send(std::string_view s) {
+    while (!gone && !s.empty()) {
+      const auto n = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      s.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  /// Closes with a FIN.
+  void close() {
+    if (gone) return;
+    gone = true;
+    ::shutdown(fd, SHUT_RDWR);
+  }
+  /// Closes with a RST (SO_LINGER 0), so the client's next write fails.
+  void reset() {
+    if (gone) return;
+    gone = true;
+    linger l{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(fd);
+    fd = -1;
+  }
+};
+
+/// Answers one line (without its line end). `rest` holds what the client sent
+/// after the line in the same read: the handler may clear it (discarded input).
+using line_handler = std::function<void(peer&, const std::string& line, std::string& rest)>;
+
+/// A line-based SMTP server on 127.0.0.1 with plain POSIX sockets, a thread per
+/// connection, each with a fresh handler from `make` (its own state): independent
+/// of the client code under test.
+class script_server {
+ public:
+  explicit script_server(std::function<line_handler()> make, std::string greeting = "220 script.example.test ESMTP\r\n")
+      : make_(std::move(make)), greeting_(std::move(greeting)) {
+    listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listen_, 16) != 0)
+      throw std::runtime_error("script_server: cannot listen");
+    socklen_t len = sizeof a;
+    ::getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  script_server(const script_server&) = delete;
+  script_server& operator=(const script_server&) = delete;
+  ~script_server() {
+    stop_ = true;
+    acceptor_.join();
+    ::close(listen_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& t : sessions_) t.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void accept_loop() {
+    while (!stop_) {
+      pollfd p{listen_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      const int fd = ::accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      std::lock_guard<std::mutex> lock(mutex_);
+      sessions_.emplace_back([this, fd, h = make_()] { serve(fd, h); });
+    }
+  }
+  void serve(int fd, line_handler h) {
+    peer p{fd};
+    p.send(greeting_);
+    std::string buf;
+    char chunk[65536];
+    while (!p.gone) {
+      pollfd pf{fd, POLLIN, 0};
+      if (::poll(&pf, 1, 100) <= 0) {
+        if (stop_) break;
+        continue;
+      }
+      const auto n = ::recv(fd, chunk, sizeof chunk, 0);
+      if (n <= 0) break;
+      buf.append(chunk, static_cast<std::size_t>(n));
+      for (auto nl = buf.find('\n'); !p.gone && nl != std::string::npos; nl = buf.find('\n')) {
+        std::string line = buf.substr(0, nl);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        std::string rest = buf.substr(nl + 1);
+        h(p, line, rest);
+        buf = std::move(rest);
+      }
+    }
+    if (p.fd >= 0) ::close(p.fd);
+  }
+
+  std::function<line_handler()> make_;
+  std::string greeting_;
+  int listen_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+  std::mutex mutex_;
+  std::vector<std::thread> sessions_;
+};
+
+bool starts(const std::string& line, std::string_view verb) {
+  if (line.size() < verb.size()) return false;
+  for (std::size_t i = 0; i < verb.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(line[i])) != verb[i]) return false;
+  return true;
+}
+
+/// A plain server: EHLO offers `keywords`; MAIL, RCPT, NOOP, RSET 250; DATA 354
+/// and the data to its end; QUIT 221 and close; anything else 500. `special` runs
+/// first and returns true when it has answered the line itself.
+line_handler plain_server(std::vector<std::string> keywords,
+                          std::function<bool(peer&, const std::string&, std::string&)> special = {}) {
+  auto in_data = std::make_shared<bool>(false);
+  return [=](peer& p, const std::string& line, std::string& rest) {
+    if (*in_data) {
+      if (line == ".") {
+        *in_data = false;
+        p.send("250 2.0.0 queued\r\n");
+      }
+      return;
+    }
+    if (special && special(p, line, rest)) return;
+    if (starts(line, "EHLO")) {
+      std::string r = "250";
+      r += keywords.empty() ? " " : "-";
+      r += "script.example.test\r\n";
+      for (std::size_t i = 0; i < keywords.size(); ++i)
+        r += (i + 1 == keywords.size() ? "250 " : "250-") + keywords[i] + "\r\n";
+      p.send(r);
+    } else if (starts(line, "MAIL") || starts(line, "RCPT") || starts(line, "NOOP") || starts(line, "RSET")) {
+      p.send("250 2.0.0 OK\r\n");
+    } else if (starts(line, "DATA")) {
+      *in_data = true;
+      p.send("354 go ahead\r\n");
+    } else if (starts(line, "QUIT")) {
+      p.send("221 2.0.0 bye\r\n");
+      p.close();
+    } else {
+      p.send("500 5.5.2 unknown command\r\n");
+    }
+  };
+}
+
+// --- cases ------------------------------------------------------------------------------------
+
+step send(std::string line) {
+  step st;
+  st.what = step::kind::send;
+  st.lines = {std::move(line)};
+  return st;
+}
+step raw(std::string bytes) {
+  step st;
+  st.what = step::kind::raw;
+  st.bytes = std::move(bytes);
+  return st;
+}
+step pause(std::chrono::milliseconds d, step::kind k = step::kind::wait) {
+  step st;
+  st.what = k;
+  st.duration = d;
+  return st;
+}
+
+scenario_case make_case(std::vector<step> steps, std::vector<std::string> tags = {}) {
+  scenario_case c;
+  c.id = "test.exchange";
+  c.suite = "test";
+  c.title = "exchange test";
+  c.requirement = "Every command MUST generate exactly one reply.";
+  c.rfc = {{5321, "4.2"}};
+  c.tags = std::move(tags);
+  c.steps = std::move(steps);
+  return c;
+}
+
+run_settings settings_for(const std::string& address, std::chrono::milliseconds reply_timeout = 2000ms) {
+  run_settings s;
+  std::string error;
+  EXPECT_TRUE(endpoint_spec::parse(address, s.target, error)) << error;
+  s.reply_timeout = reply_timeout;
+  s.case_timeout = 20000ms;
+  s.tls_options.insecure = true;
+  return s;
+}
+
+std::string describe(const results::case_result& r) {
+  std::string out = std::string(results::to_string(r.outcome)) + ": " + r.reason + "\n";
+  for (const auto& f : r.findings)
+    out += "  [" + std::string(ref::to_string(f.strength)) + " " + f.cite.to_string() + (f.security ? " security" : "") +
+           "] " + f.text + " {" + f.rule + " | " + f.observation + "}\n";
+  return out;
+}
+
+const std::vector<std::string> k_pipelining = {"PIPELINING", "8BITMIME"};
+
+// --- malformed replies (fuzzing-lab bug 7; review A1.15) --------------------------------------
+
+TEST(exchange, a_malformed_reply_is_one_finding_and_keeps_its_code) {
+  // A control octet echoed in the text of a 250: the text is the finding, the code
+  // is the server's (no derived "reply code 0" finding).
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer& p, const std::string& line, std::string&) {
+      if (!starts(line, "NOOP")) return false;
+      p.send("250 2.0.0 Ok \x01 echoed\r\n");
+      return true;
+    });
+  });
+  auto r = run_case(make_case({send("EHLO client.example"), send("NOOP")}), settings_for(srv.address()), {});
+  ASSERT_EQ(r.findings.size(), 1u) << describe(r);
+  EXPECT_EQ(r.findings[0].rule, "reply syntax (4.2)") << describe(r);
+  EXPECT_EQ(r.outcome, results::verdict::fail);
+}
+
+TEST(exchange, a_reply_without_a_code_is_one_finding) {
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer& p, const std::string& line, std::string&) {
+      if (!starts(line, "NOOP")) return false;
+      p.send("Ok, noted\r\n");
+      return true;
+    });
+  });
+  auto r = run_case(make_case({send("EHLO client.example"), send("NOOP"), send("NOOP")}),
+                    settings_for(srv.address()), {});
+  // One for each NOOP; nothing about "code 0".
+  ASSERT_EQ(r.findings.size(), 2u) << describe(r);
+  for (const auto& f : r.findings) EXPECT_EQ(f.rule, "reply syntax (4.2)") << describe(r);
+}
+
+// --- closes -------------------------------------------------------------------------------
+
+TEST(exchange, a_close_during_the_sync_probe_is_judged_like_any_close) {
+  // The server answers every step and hangs up, without 421, on the probe that
+  // follows the last one (fuzzing-lab bug 6: the runner used to PASS this).
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer& p, const std::string& line, std::string&) {
+      if (!starts(line, "XSMTPSPEC")) return false;
+      p.close();
+      return true;
+    });
+  });
+  auto r = run_case(make_case({send("EHLO client.example"), send("NOOP")}), settings_for(srv.address()), {});
+  EXPECT_EQ(r.outcome, results::verdict::fail) << describe(r);
+  ASSERT_FALSE(r.findings.empty()) << describe(r);
+  EXPECT_EQ(r.findings.back().cite.to_string(), "RFC 5321 3.8") << describe(r);
+  EXPECT_EQ(r.findings.back().observation, "close while the sync probe was owed") << describe(r);
+}
+
+TEST(exchange, a_close_noticed_on_a_write_is_judged_as_on_a_read) {
+  // The same server behaviour, a close without 421 after MAIL was sent, noticed
+  // first by a write (the server reset the connection a while before) or by a
+  // read (it closes when MAIL arrives): one verdict (review A1.14).
+  auto behaviour = [](bool on_write) {
+    return [on_write] {
+      return plain_server(k_pipelining, [on_write](peer& p, const std::string& line, std::string&) {
+        if (on_write && starts(line, "NOOP")) {
+          p.send("250 2.0.0 OK\r\n");
+          std::this_thread::sleep_for(100ms);
+          p.reset();
+          return true;
+        }
+        if (!on_write && starts(line, "MAIL")) {
+          p.close();
+          return true;
+        }
+        return false;
+      });
+    };
+  };
+  script_server on_write(behaviour(true)), on_read(behaviour(false));
+  auto w = run_case(make_case({send("EHLO client.example"), send("NOOP"), pause(400ms), send("MAIL FROM:<a@b.example>")}),
+                    settings_for(on_write.address()), {});
+  auto r = run_case(make_case({send("EHLO client.example"), send("NOOP"), pause(400ms), send("MAIL FROM:<a@b.example>")}),
+                    settings_for(on_read.address()), {});
+  EXPECT_EQ(w.outcome, results::verdict::fail) << describe(w);
+  EXPECT_EQ(w.outcome, r.outcome) << describe(w) << describe(r);
+  ASSERT_FALSE(w.findings.empty());
+  ASSERT_FALSE(r.findings.empty());
+  EXPECT_EQ(w.findings.back().observation, "close while MAIL was owed") << describe(w);
+  EXPECT_EQ(results::defect_key(w.findings.back()), results::defect_key(r.findings.back())) << describe(w) << describe(r);
+}
+
+// --- 421 (review A1.12) ---------------------------------------------------------------------
+
+TEST(exchange, a_421_to_the_sync_probe_then_the_close_is_no_desynchronisation) {
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer& p, const std::string& line, std::string&) {
+      if (!starts(line, "XSMTPSPEC")) return false;
+      p.send("421 4.3.2 shutting down\r\n");
+      p.close();
+      return true;
+    });
+  });
+  auto r = run_case(make_case({send("EHLO client.example"), send("NOOP")}), settings_for(srv.address()), {});
+  EXPECT_EQ(r.outcome, results::verdict::pass) << describe(r);
+  for (const auto& f : r.findings) EXPECT_FALSE(f.security) << describe(r);
+}
+
+TEST(exchange, a_421_after_the_last_owed_reply_then_the_close_is_no_desynchronisation) {
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer& p, const std::string& line, std::string&) {
+      if (!starts(line, "NOOP")) return false;
+      p.send("250 2.0.0 OK\r\n421 4.4.2 idle too long, closing\r\n");
+      p.close();
+      return true;
+    });
+  });
+  auto r = run_case(make_case({send("EHLO client.example"), send("NOOP"), pause(200ms, step::kind::read)}),
+                    settings_for(srv.address()), {});
+  EXPECT_EQ(r.outcome, results::verdict::pass) << describe(r);
+}
+
+// --- lost input is not smuggling (review A1.16) ---------------------------------------------
+
+TEST(exchange, pipelined_input_the_server_discards_is_lost_input_not_smuggling) {
+  // The server ends the data at the real <CRLF>.<CRLF> and throws away what
+  // followed in the same write: the NOOP never gets its reply.
+  script_server srv([] {
+    auto in_data = std::make_shared<bool>(false);
+    auto inner = plain_server(k_pipelining);
+    return line_handler([in_data, inner](peer& p, const std::string& line, std::string& rest) {
+      if (*in_data) {
+        if (line == ".") {
+          *in_data = false;
+          p.send("250 2.0.0 queued\r\n");
+          rest.clear();  // the defect: the rest of the input is flushed
+        }
+        return;
+      }
+      if (starts(line, "DATA")) *in_data = true;
+      if (starts(line, "DATA")) return p.send("354 go ahead\r\n");
+      inner(p, line, rest);
+    });
+  });
+  auto r = run_case(make_case({send("EHLO client.example"), send("MAIL FROM:<a@b.example>"),
+                               send("RCPT TO:<c@d.example>"), send("DATA"),
+                               raw("Subject: x\r\n\r\nbody\r\n.\r\nNOOP\r\n")},
+                              {"smuggling", "security"}),
+                    settings_for(srv.address(), 500ms), {});
+  EXPECT_EQ(r.outcome, results::verdict::fail) << describe(r);
+  bool lost = false;
+  for (const auto& f : r.findings) {
+    EXPECT_FALSE(f.security) << describe(r);
+    lost = lost || f.observation == "pipelined input discarded";
+  }
+  EXPECT_TRUE(lost) << describe(r);
+}
+
+// --- early end of data (review A1.5) --------------------------------------------------------
+
+class embedded_server {
+ public:
+  explicit embedded_server(ref::defect d = ref::defect::none, std::vector<ref::scripted_reply> script = {}) {
+    reference_server_options opt;
+    opt.session.defects = d;
+    opt.session.script = std::move(script);
+    server_ = std::make_unique<reference_server>(opt);
+  }
+  std::string address() const { return server_->address(); }
+
+ private:
+  std::unique_ptr<reference_server> server_;
+};
+
+std::vector<step> data_up_to_the_look_alike() {
+  // Not pipelined: the data up to and including <LF>.<LF>, a pause in which only a
+  // server that took it for the end of data can answer, then the real end.
+  return {send("EHLO client.example"), send("MAIL FROM:<sender@client.smtpspec.test>"),
+          send("RCPT TO:<user@example.test>"), send("DATA"), raw("Subject: early end\r\n\r\nfirst\n.\n"),
+          pause(300ms, step::kind::read), raw("second\r\n.\r\n")};
+}
+
+TEST(exchange, a_reply_before_the_end_of_data_proves_an_early_end) {
+  embedded_server broken(ref::defect::end_data_on_lf_dot_lf);
+  auto r = run_case(make_case(data_up_to_the_look_alike(), {"smuggling", "security"}), settings_for(broken.address()), {});
+  EXPECT_EQ(r.outcome, results::verdict::fail) << describe(r);
+  ASSERT_FALSE(r.findings.empty()) << describe(r);
+  const auto& f = r.findings.front();
+  EXPECT_EQ(f.rule, "mail data ends only at <CRLF>.<CRLF> (4.1.1.4)") << describe(r);
+  EXPECT_EQ(f.observation, "reply during mail data after lf_dot_lf") << describe(r);
+  EXPECT_EQ(f.cite.to_string(), "RFC 5321 4.1.1.4");
+  EXPECT_TRUE(f.security);
+
+  embedded_server strict;
+  auto ok = run_case(make_case(data_up_to_the_look_alike(), {"smuggling", "security"}), settings_for(strict.address()), {});
+  EXPECT_EQ(ok.outcome, results::verdict::pass) << describe(ok);
+}
+
+// --- the client's own breaches: inconclusive, not FAIL (review A1.6; issue 13 item 13) -------
+
+TEST(exchange, bdat_to_a_server_without_chunking_is_inconclusive) {
+  // The server offers PIPELINING but not CHUNKING: it reads the chunk as commands,
+  // which is right; the case cannot judge it.
+  script_server srv([] { return plain_server(k_pipelining); });
+  step bdat;
+  bdat.what = step::kind::bdat;
+  bdat.bytes = "Subject: x\r\n\r\nNOOP\r\nbody\r\n";
+  bdat.bdat_last = true;
+  auto r = run_case(make_case({send("EHLO client.example"), send("MAIL FROM:<a@b.example>"),
+                               send("RCPT TO:<c@d.example>"), bdat}),
+                    settings_for(srv.address()), {});
+  EXPECT_EQ(r.outcome, results::verdict::skip) << describe(r);
+  EXPECT_EQ(r.reason, "the target does not offer CHUNKING, so it reads the chunk as commands") << describe(r);
+  for (const auto& e : r.transcript)
+    EXPECT_EQ(e.bytes.find("PIPELINING was not offered"), std::string::npos) << e.bytes;
+}
+
+TEST(exchange, no_reply_after_the_client_broke_pipelining_is_inconclusive) {
+  // Mail data in the same write as DATA (RFC 2920 3.1: DATA ends a group): a server
+  // that then waits for something else is not at fault. The runner waits its full
+  // reply timeout and ends the case inconclusive, never FAIL.
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer&, const std::string& line, std::string& rest) {
+      if (!starts(line, "DATA") || rest.empty()) return false;
+      rest.clear();  // silently confused by what followed DATA
+      return true;
+    });
+  });
+  auto r = run_case(make_case({send("EHLO client.example"), send("MAIL FROM:<a@b.example>"),
+                               send("RCPT TO:<c@d.example>"), raw("DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n")}),
+                    settings_for(srv.address(), 500ms), {});
+  EXPECT_EQ(r.outcome, results::verdict::skip) << describe(r);
+  EXPECT_NE(r.reason.find("RFC 2920 3.1"), std::string::npos) << describe(r);
+}
+
+TEST(exchange, replies_held_behind_a_partial_line_are_still_judged_by_the_runner) {
+  // RFC 2920 3.2: "MUST send all pending responses immediately whenever the local
+  // TCP input buffer is emptied". The fuzzer's short wait excuses this; the runner
+  // waits its full timeout and judges (no verdict depends on a short wait).
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer&, const std::string& line, std::string& rest) {
+      // Holds the MAIL reply while a partial line is pending.
+      if (!starts(line, "MAIL") || rest.empty() || rest.find('\n') != std::string::npos) return false;
+      return true;
+    });
+  });
+  auto r = run_case(make_case({send("EHLO client.example"), raw("MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.e")}),
+                    settings_for(srv.address(), 500ms), {});
+  EXPECT_EQ(r.outcome, results::verdict::fail) << describe(r);
+}
+
+// --- STARTTLS --------------------------------------------------------------------------------
+
+TEST(exchange, a_220_to_starttls_inside_tls_stops_the_judging_and_leaves_the_should_finding) {
+  // aiosmtpd and Haraka answer 220 to a second STARTTLS (fuzzing-lab bug 8): the
+  // model's SHOULD finding stays; no second handshake, no MUST finding after it.
+  embedded_server srv(ref::defect::none, {{"STARTTLS", 2, "220 2.0.0 Ready to start TLS\r\n"}});
+  step tls;
+  tls.what = step::kind::starttls;
+  auto r = run_case(make_case({send("EHLO client.example"), tls, send("EHLO client.example"), send("STARTTLS"),
+                               send("NOOP")}),
+                    settings_for(srv.address()), {});
+  bool should = false;
+  for (const auto& f : r.findings) {
+    EXPECT_NE(f.strength, ref::level::must) << describe(r);
+    should = should || (f.strength == ref::level::should && f.cite.rfc == 3207);
+  }
+  EXPECT_TRUE(should) << describe(r);
+  EXPECT_NE(r.outcome, results::verdict::fail) << describe(r);
+}
+
+TEST(exchange, tls_starttls_runs_the_starttls_cases_from_plaintext) {
+  // --tls starttls must not turn the STARTTLS cases into SKIPs (review A1.17): a
+  // server that executes plaintext queued behind STARTTLS still fails them.
+  const auto loaded = load_scenarios(std::string(SMTPSPEC_SOURCE_DIR) + "/scenarios");
+  std::vector<const scenario_case*> cases;
+  for (const auto& s : loaded.suites)
+    for (const auto& c : s.cases)
+      if (c.id == "rfc3207.starttls.injection-noop" || c.id == "rfc3207.starttls.injection-mail-from") cases.push_back(&c);
+  ASSERT_EQ(cases.size(), 2u);
+  embedded_server broken(ref::defect::execute_after_starttls);
+  auto s = settings_for(broken.address());
+  s.tls = results::tls_mode::starttls;
+  const auto t = probe_target(s);
+  ASSERT_TRUE(t.reachable) << t.problem;
+  for (const auto& r : run_cases(cases, s, t)) {
+    EXPECT_EQ(r.outcome, results::verdict::fail) << r.id << ": " << describe(r);
+    EXPECT_EQ(r.tls, results::tls_mode::starttls) << r.id;
+  }
+}
+
+}  // namespace
+}  // namespace smtpspec::harness
