@@ -38,35 +38,7 @@ std::uint8_t slot_of(const ref::reply_slot& s) {
   return static_cast<std::uint8_t>(slot_class::invalid_line);
 }
 
-finding_kind kind_of(harness::finding_kind k) {
-  switch (k) {
-    case harness::finding_kind::crash: return finding_kind::crash;
-    case harness::finding_kind::hang: return finding_kind::hang;
-    case harness::finding_kind::drop: return finding_kind::drop;
-    case harness::finding_kind::desync: return finding_kind::desync;
-    case harness::finding_kind::illegal: return finding_kind::illegal;
-    case harness::finding_kind::should: return finding_kind::should;
-    case harness::finding_kind::syntax: return finding_kind::syntax;
-    case harness::finding_kind::note: break;
-  }
-  return finding_kind::count_;
-}
-
 }  // namespace
-
-std::string_view to_string(finding_kind k) noexcept {
-  switch (k) {
-    case finding_kind::crash: return "crash";
-    case finding_kind::hang: return "hang";
-    case finding_kind::drop: return "drop";
-    case finding_kind::desync: return "desync";
-    case finding_kind::illegal: return "illegal";
-    case finding_kind::should: return "should";
-    case finding_kind::syntax: return "syntax";
-    case finding_kind::count_: break;
-  }
-  return "?";
-}
 
 std::optional<std::uint32_t> parse_finding_kinds(std::string_view list, std::string& error) {
   std::uint32_t out = 0;
@@ -141,13 +113,12 @@ class run final : public harness::exchange_user {
 
   // --- what the exchange reports -------------------------------------------------------
   void finding(harness::exchange_finding f) override {
-    const auto k = kind_of(f.kind);
-    if (k == finding_kind::count_) {  // MAY level: a remark, not a finding
+    if (f.kind == finding_kind::note) {  // MAY level: a remark, not a finding
       note("note: " + f.text);
       return;
     }
-    note("finding " + std::string(to_string(k)) + ": " + f.text);
-    out_.findings.push_back({k, f.strength, std::move(f.cite), std::move(f.text), std::move(f.expected),
+    note("finding " + std::string(to_string(f.kind)) + ": " + f.text);
+    out_.findings.push_back({f.kind, f.strength, std::move(f.cite), std::move(f.text), std::move(f.expected),
                              std::move(f.observed), f.tag});
   }
   void note(std::string_view text) override { tail('-', text); }
@@ -170,18 +141,12 @@ class run final : public harness::exchange_user {
 
  private:
   static harness::exchange_settings settings(const player_settings& s, double& latency_ms) {
-    harness::exchange_settings xs;
-    xs.target = s.target;
-    xs.tls = s.tls == results::tls_mode::implicit ? s.tls : results::tls_mode::none;
-    xs.tls_options = s.tls_options;
-    xs.connect_timeout = s.connect_timeout;
-    xs.reply_timeout = s.reply_timeout;
-    xs.settle = milliseconds(0);
+    auto xs = harness::exchange_settings_from(s);
+    xs.settle = milliseconds(0);  // the probe's reply is awaited; nothing else is late
     xs.reply_content = s.reply_content;
     xs.liveness_check = s.liveness_check;
     xs.judge_close_in_tls = false;
     xs.latency_ms = &latency_ms;
-    xs.client_domain = s.client_domain;
     return xs;
   }
 

@@ -21,24 +21,17 @@
 
 #include "session_input.hpp"
 #include "smtpspec/harness/connection.hpp"
+#include "smtpspec/harness/exchange.hpp"
 #include "smtpspec/harness/scenario.hpp"
 #include "smtpspec/reference/session.hpp"
 
 namespace smtpspec::fuzz {
 
-/// What the fuzzer can be asked to report (each one a distinct finding kind).
-enum class finding_kind : std::uint8_t {
-  crash,    ///< the target stopped accepting connections after having accepted them
-  hang,     ///< no reply within the deadline while the strict framing says one is owed
-  drop,     ///< the server closed mid-session without 221/421 (RFC 5321 3.8)
-  desync,   ///< a reply that answers no command sent, or replies lost (RFC 5321 4.2)
-  illegal,  ///< a reply the model forbids here at MUST level
-  should,   ///< the same at SHOULD level (off by default)
-  syntax,   ///< a malformed reply (4.2 grammar), or reply content breaking a MUST
-  count_
-};
-inline constexpr std::size_t finding_kind_count = static_cast<std::size_t>(finding_kind::count_);
-std::string_view to_string(finding_kind k) noexcept;
+/// What the fuzzer can be asked to report: the exchange's finding kinds
+/// (harness/exchange.hpp: crash, hang, drop, desync, illegal, should, syntax; to_string
+/// there too), all but `note`, which is never a finding.
+using finding_kind = harness::finding_kind;
+inline constexpr std::size_t finding_kind_count = static_cast<std::size_t>(finding_kind::note);
 /// Bit set of kinds from "desync,illegal,crash" (also "all", "none", "default").
 /// std::nullopt and `error` set when a name is unknown.
 std::optional<std::uint32_t> parse_finding_kinds(std::string_view list, std::string& error);

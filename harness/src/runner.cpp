@@ -155,16 +155,11 @@ class case_run final : public exchange_user {
 };
 
 void case_run::start_exchange(results::tls_mode tls) {
-  exchange_settings xs;
-  xs.target = s_.target;
-  xs.tls = tls == results::tls_mode::implicit ? tls : results::tls_mode::none;
-  xs.tls_options = s_.tls_options;
-  xs.connect_timeout = s_.connect_timeout;
-  xs.reply_timeout = s_.reply_timeout;
+  auto xs = exchange_settings_from(s_);
+  xs.tls = tls == results::tls_mode::implicit ? tls : results::tls_mode::none;  // the case may ask for more
   xs.settle = s_.settle;
   xs.reply_content = c_.checks.reply_content;
   xs.probe_suffix = "-" + nonce_;
-  xs.client_domain = s_.client_domain;
   x_.emplace(conn_, std::move(xs), *this, deadline_);
 }
 
@@ -618,15 +613,9 @@ class probe_session final : public exchange_user {
 
  private:
   static exchange_settings settings(const run_settings& s) {
-    exchange_settings xs;
-    xs.target = s.target;
-    xs.tls = s.tls == results::tls_mode::implicit ? s.tls : results::tls_mode::none;
-    xs.tls_options = s.tls_options;
-    xs.connect_timeout = s.connect_timeout;
-    xs.reply_timeout = s.reply_timeout;
+    auto xs = exchange_settings_from(s);
     xs.close_wait = milliseconds(1000);
     xs.liveness_check = false;
-    xs.client_domain = s.client_domain;
     return xs;
   }
 

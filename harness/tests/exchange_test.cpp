@@ -12,9 +12,9 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
-#include <mutex>
 #include <thread>
 
+#include "loopback_server.hpp"
 #include "smtpspec/harness/reference_server.hpp"
 #include "smtpspec/harness/runner.hpp"
 #include "smtpspec/harness/scenario_loader.hpp"
@@ -44,14 +44,13 @@ struct peer {
     gone = true;
     ::shutdown(fd, SHUT_RDWR);
   }
-  /// Closes with a RST (SO_LINGER 0), so the client's next write fails.
+  /// Closes with a RST (SO_LINGER 0, as the socket is closed after the handler
+  /// returns), so the client's next write fails.
   void reset() {
     if (gone) return;
     gone = true;
     linger l{1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    ::close(fd);
-    fd = -1;
   }
 };
 
@@ -59,59 +58,24 @@ struct peer {
 /// after the line in the same read: the handler may clear it (discarded input).
 using line_handler = std::function<void(peer&, const std::string& line, std::string& rest)>;
 
-/// A line-based SMTP server on 127.0.0.1 with plain POSIX sockets, a thread per
-/// connection, each with a fresh handler from `make` (its own state): independent
-/// of the client code under test.
+/// A line-based SMTP server (loopback_server.hpp); each connection gets a fresh
+/// handler from `make`, with its own state.
 class script_server {
  public:
   explicit script_server(std::function<line_handler()> make, std::string greeting = "220 script.example.test ESMTP\r\n")
-      : make_(std::move(make)), greeting_(std::move(greeting)) {
-    listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listen_, 16) != 0)
-      throw std::runtime_error("script_server: cannot listen");
-    socklen_t len = sizeof a;
-    ::getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
-  script_server(const script_server&) = delete;
-  script_server& operator=(const script_server&) = delete;
-  ~script_server() {
-    stop_ = true;
-    acceptor_.join();
-    ::close(listen_);
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& t : sessions_) t.join();
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+      : make_(std::move(make)), greeting_(std::move(greeting)) {}
+  std::string address() const { return server_.address(); }
 
  private:
-  void accept_loop() {
-    while (!stop_) {
-      pollfd p{listen_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      const int fd = ::accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      std::lock_guard<std::mutex> lock(mutex_);
-      sessions_.emplace_back([this, fd, h = make_()] { serve(fd, h); });
-    }
-  }
-  void serve(int fd, line_handler h) {
+  void serve(int fd, const std::atomic<bool>& stopping) {
     peer p{fd};
+    line_handler h = make_();
     p.send(greeting_);
     std::string buf;
     char chunk[65536];
-    while (!p.gone) {
+    while (!p.gone && !stopping) {
       pollfd pf{fd, POLLIN, 0};
-      if (::poll(&pf, 1, 100) <= 0) {
-        if (stop_) break;
-        continue;
-      }
+      if (::poll(&pf, 1, 100) <= 0) continue;
       const auto n = ::recv(fd, chunk, sizeof chunk, 0);
       if (n <= 0) break;
       buf.append(chunk, static_cast<std::size_t>(n));
@@ -123,17 +87,12 @@ class script_server {
         buf = std::move(rest);
       }
     }
-    if (p.fd >= 0) ::close(p.fd);
   }
 
   std::function<line_handler()> make_;
   std::string greeting_;
-  int listen_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread acceptor_;
-  std::mutex mutex_;
-  std::vector<std::thread> sessions_;
+  // Last: its threads use the members above.
+  test_support::loopback_server server_{[this](int fd, const std::atomic<bool>& stopping) { serve(fd, stopping); }};
 };
 
 bool starts(const std::string& line, std::string_view verb) {

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_server.hpp"
 #include "smtpspec/harness/runner.hpp"
 #include "smtpspec/harness/scenario_loader.hpp"
 #include "smtpspec/reference/text.hpp"
@@ -86,62 +87,24 @@ std::string verb_of(std::string_view line) {
   return smtpspec::reference::to_upper(line.substr(0, line.find(' ')));
 }
 
-/// Plain POSIX sockets and one thread per connection: simpler than Asio here, and
-/// independent of the client code under test.
+/// A peer whose every octet is hostile (loopback_server.hpp).
 class hostile_server {
  public:
-  explicit hostile_server(std::string greeting) : greeting_(std::move(greeting)) {
-    listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (::bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listen_, 16) != 0)
-      throw std::runtime_error("hostile_server: cannot listen on 127.0.0.1:0");
-    socklen_t len = sizeof a;
-    ::getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
-  hostile_server(const hostile_server&) = delete;
-  hostile_server& operator=(const hostile_server&) = delete;
-  ~hostile_server() {
-    stop_ = true;
-    acceptor_.join();
-    ::close(listen_);
-    for (auto& t : sessions_) t.join();
-  }
+  explicit hostile_server(std::string greeting) : greeting_(std::move(greeting)) {}
 
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::size_t connections() const { return connections_; }
+  std::string address() const { return server_.address(); }
+  std::size_t connections() const { return server_.connections(); }
   std::size_t huge_replies_sent() const { return huge_sent_; }
 
  private:
-  void accept_loop() {
-    while (!stop_) {
-      pollfd p{listen_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      const int fd = ::accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      ++connections_;
-      std::lock_guard<std::mutex> lock(mutex_);
-      sessions_.emplace_back([this, fd] {
-        session(fd);
-        ::close(fd);
-      });
-    }
-  }
-
-  void session(int fd) {
+  void session(int fd, const std::atomic<bool>& stopping) {
     // A client that stops reading must not block this thread for long.
     timeval tv{3, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (!send_all(fd, greeting_)) return;
     std::string in;
     const auto until = std::chrono::steady_clock::now() + 30s;
-    while (!stop_ && std::chrono::steady_clock::now() < until) {
+    while (!stopping && std::chrono::steady_clock::now() < until) {
       pollfd p{fd, POLLIN, 0};
       if (::poll(&p, 1, 50) <= 0) continue;
       char buf[4096];
@@ -174,13 +137,9 @@ class hostile_server {
   }
 
   std::string greeting_;
-  int listen_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::size_t> connections_{0}, huge_sent_{0};
-  std::mutex mutex_;
-  std::vector<std::thread> sessions_;
-  std::thread acceptor_;
+  std::atomic<std::size_t> huge_sent_{0};
+  // Last: its threads use the members above.
+  test_support::loopback_server server_{[this](int fd, const std::atomic<bool>& stopping) { session(fd, stopping); }};
 };
 
 // --- the run ------------------------------------------------------------------------------

@@ -200,22 +200,28 @@ TEST(session_player, nothing_listening_is_reported_as_refused) {
   EXPECT_EQ(r.connect.status, harness::io_status::refused);
 }
 
+/// A listening socket on 127.0.0.1 and a free port, for the servers below.
+int listen_on_loopback(std::uint16_t& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  ::listen(fd, 8);
+  return fd;
+}
+
 /// A one-connection server: greets, answers EHLO, then closes without a word (or
 /// also stops listening: a crash).
 class rude_server {
  public:
   explicit rude_server(bool die) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 8);
+    fd_ = listen_on_loopback(port_);
     thread_ = std::thread([this, die] {
       int c = ::accept(fd_, nullptr, nullptr);
       if (die) {
@@ -269,17 +275,7 @@ TEST(session_player, a_close_without_221_is_a_drop_and_a_dead_target_a_crash) {
 class line_server {
  public:
   explicit line_server(std::function<std::string(const std::string&)> answer) : answer_(std::move(answer)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 8);
+    fd_ = listen_on_loopback(port_);
     thread_ = std::thread([this] {
       int c = ::accept(fd_, nullptr, nullptr);
       std::string out = "220 lines.example.test ESMTP\r\n", buf;
@@ -384,17 +380,7 @@ TEST(session_player, an_over_long_quit_line_is_read_as_quit) {
 class sync_error_server {
  public:
   sync_error_server() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 8);
+    fd_ = listen_on_loopback(port_);
     thread_ = std::thread([this] {
       int c = ::accept(fd_, nullptr, nullptr);
       const std::string greeting = "220 sync.example.test ESMTP\r\n";

@@ -67,7 +67,7 @@ enum class finding_kind : std::uint8_t {
   illegal,  ///< a reply the model forbids here at MUST level
   should,   ///< the same at SHOULD level
   syntax,   ///< a malformed reply (4.2 grammar), or reply content breaking a MUST
-  note,     ///< MAY level: shown, never a failure (e.g. a 7.8 defence)
+  note,     ///< MAY level: shown, never a failure (e.g. a 7.8 defence). Stays last.
 };
 std::string_view to_string(finding_kind k) noexcept;
 
@@ -180,6 +180,20 @@ std::string_view telling_anomaly(const std::vector<reference::data_anomaly_recor
 /// What a reply in this slot answers, in a defect's words: "MAIL", "an invalid RCPT
 /// line", "end of data", "a SASL line" (no arguments: see exchange_finding::rule).
 std::string answered(const reference::reply_slot& s);
+
+/// The settings every user names alike (run_settings, fuzz::player_settings):
+/// target, TLS (only implicit TLS is the exchange's to start), timeouts, EHLO domain.
+template <class Settings>
+exchange_settings exchange_settings_from(const Settings& s) {
+  exchange_settings xs;
+  xs.target = s.target;
+  xs.tls = s.tls == results::tls_mode::implicit ? s.tls : results::tls_mode::none;
+  xs.tls_options = s.tls_options;
+  xs.connect_timeout = s.connect_timeout;
+  xs.reply_timeout = s.reply_timeout;
+  xs.client_domain = s.client_domain;
+  return xs;
+}
 
 class exchange {
  public:
