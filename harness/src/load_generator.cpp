@@ -9,7 +9,7 @@
 //
 // What profiling showed (docs/benchmarks.md has the figures): per message the
 // kernel's TCP work dominates; in user space the io_context's mutex, one coroutine
-// frame per awaited helper and the reference line_reader/reply_parser are the top
+// frame per awaited helper and reading replies (now reference::reply_reader) are the top
 // items. Helpers are therefore few (write, read_reply), and sleeping in epoll_wait
 // for each single reply is avoided by a short polling spin.
 #include "smtpspec/harness/load_generator.hpp"
@@ -31,8 +31,8 @@
 
 #include "smtpspec/harness/asio.hpp"
 #include "smtpspec/reference/data_transparency.hpp"
-#include "smtpspec/reference/line_reader.hpp"
 #include "smtpspec/reference/reply.hpp"
+#include "smtpspec/reference/reply_reader.hpp"
 #include "smtpspec/reference/text.hpp"
 
 namespace smtpspec::harness {
@@ -176,14 +176,7 @@ awaitable<void> watchdog(std::shared_ptr<session_io> io) {
 class session {
  public:
   session(const run_context& rc, counters& c, const net::any_io_executor& ex)
-      : rc_(rc), c_(c), io_(std::make_shared<session_io>(ex)) {
-    ref::reply_parser_options po;
-    po.allow_utf8 = true;  // a load generator is not the judge of reply text
-    parser_ = ref::reply_parser(po);
-    ref::line_reader_options lo;
-    lo.max_line = k_max_reply_line;
-    lines_ = ref::line_reader(lo);
-  }
+      : rc_(rc), c_(c), io_(std::make_shared<session_io>(ex)) {}
 
   /// Runs the session to its end, counting into the slot's counters.
   awaitable<void> run() {
@@ -243,9 +236,8 @@ class session {
         if (!ok) co_return false;
         if (code_ == 220) {
           // RFC 3207 4.2: anything the server sent after its 220 is not trusted.
+          reader_.reset(pending_.size());
           pending_ = {};
-          lines_.reset();
-          parser_.reset();
           auto& tls = tls_.emplace(io_->socket, *rc_.tls_ctx);
           configure_peer_name(tls.native_handle(), o.tls_options, o.target.host);
           io_->arm(o.connect_timeout);
@@ -279,7 +271,7 @@ class session {
     if (!ok) co_return false;
     pipelining_ = size_ = starttls_ = false;
     if (code_ == 250) {
-      const ref::reply& r = parser_.peek();
+      const ref::reply& r = reader_.item().reply;
       // 4.1.1.1: ehlo-line = ehlo-keyword *( SP / "=" ehlo-param ); keywords are
       // case-insensitive. The first line is the domain.
       for (std::size_t i = 1; i < r.lines.size(); ++i) {
@@ -424,24 +416,24 @@ class session {
     co_return true;
   }
 
-  /// The next complete reply: its code in code_, the reply in parser_.peek().
+  /// The next complete reply: its code in code_, the reply in reader_.item() (read
+  /// in place, so a single-line reply allocates nothing).
   /// `timeout` zero: the reply timeout. Unless `accept_421`, a 421 fails the
   /// session (4.2.1: the service is closing the transmission channel).
   awaitable<bool> read_reply(std::string_view what, std::chrono::milliseconds timeout = {}, bool accept_421 = false) {
     if (timeout.count() == 0) timeout = rc_.opt.reply_timeout;
     for (;;) {
       while (!pending_.empty()) {
-        const ref::line l = lines_.next(pending_);
-        if (l.state == ref::line::status::need_more) break;
-        if (l.state == ref::line::status::too_long) co_return fail("reply line too long in " + std::string(what));
-        const ref::parse_error e = parser_.feed_line(l.text);
-        if (e.code == ref::error::ok) {
-          code_ = parser_.peek().code;
-          if (code_ == 421 && !accept_421) co_return fail("421 as " + std::string(what));
-          co_return true;
-        }
-        if (e.code != ref::error::need_more)
-          co_return fail("malformed reply (" + std::string(ref::describe(e.code)) + ") as " + std::string(what));
+        pending_.remove_prefix(reader_.put(pending_));
+        if (!reader_.ready()) break;
+        const ref::reply_item& item = reader_.item();
+        if (item.what == ref::reply_item::kind::frame_too_long)
+          co_return fail("reply line too long in " + std::string(what));
+        if (item.what == ref::reply_item::kind::malformed)
+          co_return fail("malformed reply (" + std::string(ref::describe(item.error.code)) + ") as " + std::string(what));
+        code_ = item.reply.code;
+        if (code_ == 421 && !accept_421) co_return fail("421 as " + std::string(what));
+        co_return true;
       }
       io_->arm(timeout);
       error_code ec;
@@ -458,9 +450,10 @@ class session {
   counters& c_;
   std::shared_ptr<session_io> io_;
   std::optional<ssl::stream<tcp::socket&>> tls_;  // once STARTTLS was accepted: every octet goes through it
-  ref::line_reader lines_;
-  ref::reply_parser parser_;
-  std::string_view pending_;  // read but not yet framed
+  // Strict framing (RFC 5321 2.3.8: CRLF only), 512-octet lines (4.5.3.1.5), codes
+  // 2-5; a load generator is not the judge of reply text (UTF-8 allowed).
+  ref::reply_reader reader_{ref::reply_reader_options{k_max_reply_line, 1000, false, true, false}};
+  std::string_view pending_;  // read but not yet given to the reader
   std::uint16_t code_ = 0;    // of the last reply
   bool pipelining_ = false, size_ = false, starttls_ = false;
   std::array<char, k_read_chunk> buf_{};

@@ -1,6 +1,6 @@
 // The good client (smtp_client.hpp): one blocking session over `connection`,
-// replies read through reference::line_reader + reference::reply_parser (so a
-// reply split over many reads, or several replies in one read, frame the same),
+// replies read through reference::reply_reader (so a reply split over many reads,
+// or several replies in one read, frame the same),
 // the body dot-stuffed by reference::data_encoder. Each MUST/SHOULD the code
 // follows cites its RFC section; each defect switch is tested in exactly one
 // place (grep "defect(").
@@ -12,7 +12,7 @@
 
 #include "smtpspec/reference/data_transparency.hpp"
 #include "smtpspec/reference/error.hpp"
-#include "smtpspec/reference/line_reader.hpp"
+#include "smtpspec/reference/reply_reader.hpp"
 #include "smtpspec/reference/text.hpp"
 #include "smtpspec/results/visible.hpp"
 
@@ -151,7 +151,7 @@ class client_session {
   bool send_raw(std::string_view bytes, std::chrono::milliseconds timeout, std::string& why);
   bool send(std::string_view bytes, std::string_view what, std::chrono::milliseconds timeout);
   bool send(std::string_view bytes, std::string_view what) { return send(bytes, what, s_.reply_timeout); }
-  std::size_t pending() const { return in_.size() - in_pos_ + lines_.buffered(); }
+  std::size_t pending() const { return in_.size() - in_pos_ + reader_.buffered(); }
   void reset_reader();
 
   /// 421 (RFC 5321 3.8, 4.2.2 "Service not available, closing transmission
@@ -173,11 +173,11 @@ class client_session {
   std::string eol_ = "\r\n";
   bool eight_bit_ = false, utf8_addresses_ = false;
 
-  // Reply reader: octets read but not yet framed are in_[in_pos_..].
+  // Octets read but not yet given to the reader are in_[in_pos_..]. Strict framing
+  // (CRLF only, RFC 5321 2.3.8), codes 2-5, UTF-8 text allowed.
   std::string in_;
   std::size_t in_pos_ = 0;
-  ref::line_reader lines_{ref::line_reader_options{k_max_reply_line, false}};
-  ref::reply_parser parser_{ref::reply_parser_options{1000, k_max_reply_line - 2, false, true}};
+  ref::reply_reader reader_{ref::reply_reader_options{k_max_reply_line, 1000, false, true, false}};
 };
 
 void client_session::prepare() {
@@ -593,23 +593,19 @@ void client_session::quit() {
 
 bool client_session::read_reply_raw(ref::reply& out, std::string& why) {
   for (;;) {
-    while (in_pos_ < in_.size()) {
-      std::string_view view(in_.data() + in_pos_, in_.size() - in_pos_);
-      const ref::line l = lines_.next(view);
-      in_pos_ = in_.size() - view.size();
-      if (l.state == ref::line::status::need_more) break;
-      if (l.state == ref::line::status::too_long) {
-        why = "a reply line longer than " + std::to_string(k_max_reply_line) + " octets";
-        return false;
-      }
-      const ref::parse_error e = parser_.feed_line(l.text);
-      if (e.code == ref::error::ok) {
-        out = parser_.take();
-        return true;
-      }
-      if (e.code != ref::error::need_more) {
-        why = "a malformed reply (" + std::string(ref::describe(e.code)) + ")";
-        return false;
+    if (in_pos_ < in_.size()) {
+      in_pos_ += reader_.put(std::string_view(in_).substr(in_pos_));
+      if (reader_.ready()) {
+        ref::reply_item item = reader_.take();
+        switch (item.what) {
+          case ref::reply_item::kind::reply: out = std::move(item.reply); return true;
+          case ref::reply_item::kind::frame_too_long:
+            why = "a reply line longer than " + std::to_string(k_max_reply_line) + " octets";
+            return false;
+          case ref::reply_item::kind::malformed:
+            why = "a malformed reply (" + std::string(ref::describe(item.error.code)) + ")";
+            return false;
+        }
       }
     }
     in_.clear();
@@ -646,10 +642,9 @@ bool client_session::send(std::string_view bytes, std::string_view what, std::ch
 }
 
 void client_session::reset_reader() {
+  reader_.reset(in_.size() - in_pos_);
   in_.clear();
   in_pos_ = 0;
-  lines_.reset();
-  parser_.reset();
 }
 
 bool client_session::closing_reply(const ref::reply& r, std::string_view what) {

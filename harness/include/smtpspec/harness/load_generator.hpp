@@ -16,8 +16,8 @@
 // one C++20 coroutine per session plus a watchdog coroutine that enforces the
 // deadline of whatever the session waits for (connect, handshake, each write and
 // each reply). The content is dot-stuffed once for all sessions; the command lines
-// are formatted once; replies are framed and parsed incrementally by the reference
-// model's line_reader and reply_parser without copying them out.
+// are formatted once; replies are read incrementally by the reference model's
+// reply_reader, in place, without copying them out.
 //
 // It counts, never judges: a refusal (4yz/5yz) is counted, the session goes on
 // with RSET; a timeout, a malformed reply or a closed connection ends the session
