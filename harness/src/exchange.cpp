@@ -1033,7 +1033,7 @@ void exchange::sync_probe(bool after_tls) {
       }
     }
   }
-  if (!closed_ && !stop_) drain(s_.settle);
+  if (!closed_ && !stop_ && s_.settle.count() > 0) drain(s_.settle);
   set_tag(saved);
 }
 
@@ -1087,14 +1087,15 @@ bool exchange::frames_a_slot(std::string_view bytes) const {
 
 std::optional<std::uint64_t> exchange::chunk_left() const {
   if (frames_a_slot("\r\n")) return 0;
-  // At most the declared size of the last BDAT still open (or any BDAT's bound).
-  // (Bounded, so that a huge declared size costs no huge probe.)
-  constexpr std::uint64_t k_max_probe = 16u << 20;
-  std::uint64_t lo = 1, hi = k_max_probe;
+  // At most the declared size of the last BDAT still open; otherwise a bound that
+  // covers the chunks a session sends (each probe below copies the framing and
+  // feeds it that many octets, so the bound is what this costs).
+  constexpr std::uint64_t k_usual_chunk = 64 * 1024 + 2, k_largest_probe = 16u << 20;
+  std::uint64_t lo = 1, hi = k_usual_chunk;
   if (stream_.open_slots() > 0) {
     const auto& last = stream_.slots().back();
     if (last.what == ref::reply_slot::kind::command && last.v == ref::verb::bdat)
-      if (auto c = ref::parse_command(last.line)) hi = std::min<std::uint64_t>(hi, c->chunk_size + 2);
+      if (auto c = ref::parse_command(last.line)) hi = std::min<std::uint64_t>(c->chunk_size + 2, k_largest_probe);
   }
   if (!frames_a_slot(std::string(hi, 'x') + "\r\n")) return std::nullopt;
   while (lo < hi) {

@@ -150,7 +150,7 @@ struct exchange_settings {
   std::chrono::milliseconds reply_timeout{10000};
   /// How long the server has to close after 221 or 421 (capped by reply_timeout).
   std::chrono::milliseconds close_wait{3000};
-  /// Quiet time after the sync probe, to catch late replies.
+  /// Quiet time after the sync probe, to catch late replies (0: none).
   std::chrono::milliseconds settle{20};
   /// Also judge reply content (session::check_reply): greeting and EHLO grammar,
   /// enhanced status codes.
