@@ -118,8 +118,7 @@ class run final : public harness::exchange_user {
       return;
     }
     note("finding " + std::string(to_string(f.kind)) + ": " + f.text);
-    out_.findings.push_back({f.kind, f.strength, std::move(f.cite), std::move(f.text), std::move(f.expected),
-                             std::move(f.observed), f.tag});
+    add(std::move(f));
   }
   void note(std::string_view text) override { tail('-', text); }
   void sent(std::string_view bytes) override { tail('C', bytes); }
@@ -132,11 +131,7 @@ class run final : public harness::exchange_user {
     out_.observations.push_back({e.before, slot, e.reply->code});
   }
   void out_of_time(std::string_view what) override {
-    const std::string text = "the session ran out of its " + std::to_string(s_.session_budget.count()) +
-                             " ms budget waiting for a reply to " + std::string(what);
-    note("finding hang: " + text);
-    out_.findings.push_back({finding_kind::hang, ref::level::must, {5321, "4.5.3.2"}, text, "a reply", "nothing",
-                             x_.tag()});
+    out_of_budget("waiting for a reply to " + std::string(what));
   }
 
  private:
@@ -148,6 +143,26 @@ class run final : public harness::exchange_user {
     xs.judge_close_in_tls = false;
     xs.latency_ms = &latency_ms;
     return xs;
+  }
+
+  void add(harness::exchange_finding f) {
+    fuzz::finding out;
+    out.action = f.tag;
+    static_cast<harness::exchange_finding&>(out) = std::move(f);
+    out_.findings.push_back(std::move(out));
+  }
+  /// The session's budget (player_settings::session_budget) is spent.
+  void out_of_budget(const std::string& doing) {
+    harness::exchange_finding f;
+    f.kind = finding_kind::hang;
+    f.cite = {5321, "4.5.3.2"};
+    f.text = "the session ran out of its " + std::to_string(s_.session_budget.count()) + " ms budget" +
+             (doing.empty() ? "" : " " + doing);
+    f.tag = x_.tag();
+    f.rule = "the session's budget";
+    f.observation = "session out of time";
+    note("finding hang: " + f.text);
+    add(std::move(f));
   }
 
   void tail(char who, std::string_view bytes) {
@@ -297,9 +312,7 @@ play_result run::go() {
         std::size_t end = i + 1;
         while (end < in_.actions.size() && in_.actions[end].glued) ++end;
         if (x_.out_of_time()) {
-          const std::string text = "the session ran out of its " + std::to_string(s_.session_budget.count()) + " ms budget";
-          note("finding hang: " + text);
-          out_.findings.push_back({finding_kind::hang, ref::level::must, {5321, "4.5.3.2"}, text, {}, {}, x_.tag()});
+          out_of_budget({});
           break;
         }
         ok = play_group(i, end);

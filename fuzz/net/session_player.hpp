@@ -41,14 +41,10 @@ inline constexpr std::uint32_t default_finding_kinds = kind_bit(finding_kind::cr
                                                        kind_bit(finding_kind::drop) | kind_bit(finding_kind::desync) |
                                                        kind_bit(finding_kind::illegal) | kind_bit(finding_kind::syntax);
 
-struct finding {
-  finding_kind kind = finding_kind::illegal;
-  reference::level strength = reference::level::must;
-  results::rfc_ref cite;
-  std::string text;      ///< what happened and what the RFC says
-  std::string expected;  ///< e.g. "221"
-  std::string observed;  ///< e.g. "250 2.0.0 OK" (untrusted)
-  int action = -1;       ///< index of the first action of the group being played; -1 setup/end
+/// A finding as the exchange reports it (harness/exchange.hpp: kind, level, citation,
+/// text, expected and observed, and the rule and observation that name the defect).
+struct finding : harness::exchange_finding {
+  int action = -1;  ///< index of the first action of the group being played; -1 setup/end
 };
 
 /// Which slot a reply filled, for the state feedback.

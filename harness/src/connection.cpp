@@ -433,7 +433,8 @@ io_result connection::adopt(int native_socket, const std::string& peer) {
     return classify(ec, "accept");
   }
   d.sock.set_option(tcp::no_delay(true), ec);
-  d.log.note("connection from " + peer);
+  // A client hands over a socket it connected itself (the exchange's numeric connect).
+  d.log.note((d.role == local_role::client ? "connected to " : "connection from ") + peer);
   return {};
 }
 

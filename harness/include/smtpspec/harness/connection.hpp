@@ -64,7 +64,8 @@ class connection {
   /// STARTTLS, or right after connect for implicit TLS).
   io_result start_tls(const client_tls_options& opt, const std::string& host, std::chrono::milliseconds timeout);
 
-  /// Server side: takes over a socket accepted by a listener (see listener.hpp).
+  /// Takes over a connected socket: on the server side one accepted by a listener
+  /// (see listener.hpp); on the client side one connected without the resolver.
   io_result adopt(int native_socket, const std::string& peer);
   /// Server side of the TLS handshake (after sending 220 to STARTTLS, or at once
   /// for implicit TLS). The context must outlive the connection.
