@@ -580,14 +580,12 @@ void exchange::answered_nothing(const ref::reply& r, reply_event ev, bool in_dat
               a + ", which RFC 5321 4.1.1.4 does not allow to end it",
           "no reply before <CRLF>.<CRLF>", first_line(r), "mail data ends only at <CRLF>.<CRLF> (4.1.1.4)",
           "reply during mail data after " + a, true);
-    } else {
-      add(finding_kind::desync, ref::level::must, {5321, "4.2"},
-          "a reply arrived before the end of data was sent (" + first_line(r) + "), answering nothing sent",
-          "no reply before <CRLF>.<CRLF>", first_line(r), k_one_reply, "reply during mail data");
+      // The server's framing and the strict one part here: what follows is consequence.
+      stop_judging({});
+      return;
     }
-    // The server's framing and the strict one part here: what follows is consequence.
-    stop_judging({});
-    return;
+    // Nothing in this data so far could have ended it: the reply answers octets
+    // sent before (a smuggled transaction's own replies), explained below.
   }
   if (r.code == 421 && (closed_ || wait_for_close(close_wait))) {
     // 3.8: a server may announce that it closes with 421; one that does so when no
