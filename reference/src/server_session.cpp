@@ -301,6 +301,16 @@ std::size_t server_session::feed(std::string_view bytes) {
       continue;
     }
     if (in_data_) {
+      if (!data_begun_) {
+        data_begun_ = true;
+        // 3.3: "message data MUST NOT be sent unless a 354 reply is received". The
+        // data began to arrive while the 354 was still owed (not yet handed to the
+        // I/O layer): the client did not wait for it, however its octets were split.
+        if (config_.judge_client && count_replies(out_) > 0)
+          note_client(level::must, {5321, "3.3"},
+                      "the message data began to arrive before the 354 reply to DATA was sent: message data MUST NOT "
+                      "be sent unless a 354 reply is received");
+      }
       std::size_t before = content_.size();
       auto r = decoder_.feed(in, content_);
       if (content_.size() > config_.max_message_size) {
@@ -601,6 +611,7 @@ void server_session::process_command_as_usual(const command& c) {
         break;
       }
       in_data_ = true;
+      data_begun_ = false;
       content_.clear();
       wire_.clear();
       content_too_big_ = false;

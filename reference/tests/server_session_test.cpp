@@ -464,6 +464,27 @@ TEST(judge_client, a_command_arrives_with_its_first_octet) {
   }
 }
 
+// 3.3: "message data MUST NOT be sent unless a 354 reply is received". Data that
+// starts to arrive before the 354 went out is found whatever the reads, except when
+// a read ends exactly after DATA and the 354 goes out before the data arrives.
+TEST(judge_client, message_data_before_the_354_is_found_at_every_read_split) {
+  const std::vector<std::string> writes = {"EHLO client.example\r\n",
+                                           "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n",
+                                           "DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n", "QUIT\r\n"};
+  std::size_t stored = 0;
+  const auto whole = judge_client_writes({}, writes, {}, &stored);
+  ASSERT_EQ(whole.size(), 1u) << ::testing::PrintToString(whole);
+  EXPECT_EQ(whole[0].rfind("MUST RFC 5321 3.3:", 0), 0u) << whole[0];
+  EXPECT_EQ(stored, 1u);
+  const std::size_t boundary = std::string_view("DATA\r\n").size();
+  for (std::size_t at = 0; at <= writes[2].size(); ++at) {
+    EXPECT_EQ(judge_client_writes({}, writes, {2, at, false}), whole) << "no flush, split after " << at;
+    const auto flushed = judge_client_writes({}, writes, {2, at, true});
+    if (at == boundary) EXPECT_TRUE(flushed.empty()) << ::testing::PrintToString(flushed);
+    else EXPECT_EQ(flushed, whole) << "split after " << at;
+  }
+}
+
 // 4.3.1: "The sender SHOULD wait for this greeting message before sending any
 // commands." One SHOULD finding, not also a MUST for not waiting for a "reply".
 TEST(judge_client, a_command_before_the_greeting_is_one_should_finding) {

@@ -237,6 +237,7 @@ class server_session {
   std::string pending_bdat_command_;  // the BDAT line whose chunk is being read
   std::string pending_bdat_reply_;    // a refusal held until the refused chunk is read
   bool in_data_ = false;
+  bool data_begun_ = false;  // an octet of the mail data after 354 has arrived
   bool content_too_big_ = false;
 
   // AUTH LOGIN takes two lines; PLAIN without initial response takes one.
