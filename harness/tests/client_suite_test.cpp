@@ -86,7 +86,7 @@ TEST(client_suite, helo_with_an_address_literal_is_one_should_finding) {
 }
 
 // RFC 4954 4: "If an AUTH command fails, the client MAY proceed without
-// authentication." A client that does so, and ends with QUIT, passes.
+// authentication." A client that does so passes, as the good client, which stops.
 TEST(client_suite, going_on_after_a_refused_auth_is_no_finding) {
   const auto results = run(cases({"client.auth.refused"}), {}, " --auth-optional");
   ASSERT_EQ(results.size(), 1u);
