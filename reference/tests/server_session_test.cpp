@@ -412,6 +412,20 @@ std::vector<std::string> judge_client_writes(server_config cfg, const std::vecto
   return out;
 }
 
+/// Cuts write `w` at every offset: without replies sent between the two reads the
+/// findings are always `whole`; with them, too, except for a cut at `boundary`, where
+/// the reply to what came before went out before the rest arrived (the client may
+/// have waited for it).
+void expect_the_same_findings_at_every_split_but_one(const std::vector<std::string>& writes, std::size_t w,
+                                                      std::size_t boundary, const std::vector<std::string>& whole) {
+  for (std::size_t at = 0; at <= writes[w].size(); ++at) {
+    EXPECT_EQ(judge_client_writes({}, writes, {w, at, false}), whole) << "no flush, split after " << at;
+    const auto flushed = judge_client_writes({}, writes, {w, at, true});
+    if (at == boundary) EXPECT_TRUE(flushed.empty()) << ::testing::PrintToString(flushed);
+    else EXPECT_EQ(flushed, whole) << "split after " << at;
+  }
+}
+
 server_config pipelining_with_plaintext_auth() {
   server_config cfg;
   cfg.auth_in_plaintext = true;
@@ -455,13 +469,7 @@ TEST(judge_client, a_command_arrives_with_its_first_octet) {
   const auto whole = judge_client_writes({}, writes);
   ASSERT_EQ(whole.size(), 1u) << ::testing::PrintToString(whole);
   EXPECT_NE(whole[0].find("MUST RFC 2920 3.1"), std::string::npos) << whole[0];
-  const std::size_t boundary = std::string_view("NOOP\r\n").size();
-  for (std::size_t at = 0; at <= writes[1].size(); ++at) {
-    EXPECT_EQ(judge_client_writes({}, writes, {1, at, false}), whole) << "no flush, split after " << at;
-    const auto flushed = judge_client_writes({}, writes, {1, at, true});
-    if (at == boundary) EXPECT_TRUE(flushed.empty()) << ::testing::PrintToString(flushed);
-    else EXPECT_EQ(flushed, whole) << "split after " << at;
-  }
+  expect_the_same_findings_at_every_split_but_one(writes, 1, std::string_view("NOOP\r\n").size(), whole);
 }
 
 // 3.3: "message data MUST NOT be sent unless a 354 reply is received". Data that
@@ -476,13 +484,7 @@ TEST(judge_client, message_data_before_the_354_is_found_at_every_read_split) {
   ASSERT_EQ(whole.size(), 1u) << ::testing::PrintToString(whole);
   EXPECT_EQ(whole[0].rfind("MUST RFC 5321 3.3:", 0), 0u) << whole[0];
   EXPECT_EQ(stored, 1u);
-  const std::size_t boundary = std::string_view("DATA\r\n").size();
-  for (std::size_t at = 0; at <= writes[2].size(); ++at) {
-    EXPECT_EQ(judge_client_writes({}, writes, {2, at, false}), whole) << "no flush, split after " << at;
-    const auto flushed = judge_client_writes({}, writes, {2, at, true});
-    if (at == boundary) EXPECT_TRUE(flushed.empty()) << ::testing::PrintToString(flushed);
-    else EXPECT_EQ(flushed, whole) << "split after " << at;
-  }
+  expect_the_same_findings_at_every_split_but_one(writes, 2, std::string_view("DATA\r\n").size(), whole);
 }
 
 // 4.3.1: "The sender SHOULD wait for this greeting message before sending any

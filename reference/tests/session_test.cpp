@@ -60,6 +60,14 @@ session after_ehlo(fixture_lines& lines, const std::string& keywords = "PIPELINI
   return s;
 }
 
+/// After EHLO (advertising `keywords`), an accepted MAIL and an accepted RCPT.
+session with_a_recipient(fixture_lines& lines, const std::string& keywords) {
+  session s = after_ehlo(lines, keywords);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("250 OK"));
+  return s;
+}
+
 /// How a command arrives that was sent before the reply to `c`'s verb (pipelined).
 arrival pipelined_after(verb v) { return {1, {owed_reply::kind::command, v, ends_pipeline_group(v)}}; }
 
@@ -534,9 +542,7 @@ TEST(pipelining, group_enders) {
 // transfer of the headers and body of the previous message."
 TEST(pipelining, the_next_transaction_may_follow_the_message_content_in_its_group) {
   fixture_lines lines;
-  session s = after_ehlo(lines, "PIPELINING");
-  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
-  s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("250 OK"));
+  session s = with_a_recipient(lines, "PIPELINING");
   s.on_reply(lines.parse("DATA"), make_reply("354 go"));
   s.on_end_of_data(make_reply("250 OK"));
   const arrival after_content{1, {owed_reply::kind::message_content, verb::unknown, false}};
@@ -652,9 +658,7 @@ TEST(transaction_order, commands_behind_a_refused_mail_in_a_group) {
 // chunks already in the pipeline after the failed BDAT."
 TEST(transaction_order, chunks_already_in_the_pipeline_after_a_failed_bdat) {
   fixture_lines lines;
-  session s = after_ehlo(lines, "CHUNKING\nPIPELINING");
-  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
-  s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("250 OK"));
+  session s = with_a_recipient(lines, "CHUNKING\nPIPELINING");
   s.on_reply(lines.parse("BDAT 100"), make_reply("452 no space"));
   EXPECT_TRUE(s.check_command(lines.parse("BDAT 10 LAST"), pipelined_after(verb::bdat)).empty());
 }
