@@ -40,6 +40,7 @@
 namespace {
 
 namespace h = smtpspec::harness;
+namespace results = smtpspec::results;
 namespace ref = smtpspec::reference;
 using std::chrono::milliseconds;
 
@@ -162,7 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       s.reply_timeout = k_reply_timeout;
       s.connect_timeout = k_reply_timeout;
       try {
-        h::transcript client_log(64 * 1024);
+        results::transcript client_log(64 * 1024);
         (void)h::submit(s, client_log);
       } catch (const std::invalid_argument&) {
       }
@@ -193,7 +194,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fd = g.listen->accept(milliseconds(2), peer);
     }
     if (fd < 0) break;
-    h::transcript log(64 * 1024);
+    results::transcript log(64 * 1024);
     h::connection conn(log, h::local_role::server);
     if (!conn.adopt(fd, peer)) continue;
     ref::server_session ss(cfg);

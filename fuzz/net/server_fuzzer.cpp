@@ -44,6 +44,7 @@
 #include "session_player.hpp"
 #include "smtpspec/harness/reference_server.hpp"
 #include "smtpspec/reference/server_session.hpp"
+#include "smtpspec/results/visible.hpp"
 
 #if defined(SMTPSPEC_LIBFUZZER)
 extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
@@ -53,6 +54,7 @@ namespace {
 
 namespace ref = smtpspec::reference;
 namespace harness = smtpspec::harness;
+namespace results = smtpspec::results;
 using namespace smtpspec::fuzz;
 
 // --- the state feedback ---------------------------------------------------------------
@@ -146,7 +148,7 @@ void record_feedback(const play_result& r, int mode) {
 
 struct config {
   std::string target;  // empty: the embedded reference server
-  harness::tls_mode tls = harness::tls_mode::none;
+  results::tls_mode tls = results::tls_mode::none;
   std::uint32_t kinds = default_finding_kinds;
   int state_feedback = 1;  // 0 off, 1 boolean states and pairs, 2 hit counts and trigrams
   bool structured = true;
@@ -198,11 +200,11 @@ void apply(config& c, std::string_view name, std::string_view v) {
     c.target = std::string(v);
   } else if (name == "tls") {
     if (v == "none")
-      c.tls = harness::tls_mode::none;
+      c.tls = results::tls_mode::none;
     else if (v == "starttls")
-      c.tls = harness::tls_mode::starttls;
+      c.tls = results::tls_mode::starttls;
     else if (v == "implicit")
-      c.tls = harness::tls_mode::implicit;
+      c.tls = results::tls_mode::implicit;
     else
       fatal("-tls must be none, starttls or implicit");
   } else if (name == "smtpspec_findings") {
@@ -363,7 +365,7 @@ std::string describe_action(const session_input& s, int index) {
   out += "  " + main.text + "\n";
   if (!main.expected.empty() || !main.observed.empty())
     out += "  expected: " + main.expected + "; observed: " + main.observed + "\n";
-  out += "  target: " + f.target_text + ", tls " + std::string(harness::to_string(f.cfg.tls)) + "\n";
+  out += "  target: " + f.target_text + ", tls " + std::string(results::to_string(f.cfg.tls)) + "\n";
   out += "  while playing " + describe_action(s, main.action) + "\n";
   int others = 0;
   for (const auto& g : r.findings) {
@@ -371,7 +373,7 @@ std::string describe_action(const session_input& s, int index) {
     ++others;
     out += "  also: " + std::string(to_string(g.kind)) + ": " + g.text.substr(0, 240) + "\n";
   }
-  if (!r.terminator.empty()) out += "  the player ended the session with: " + harness::visible(r.terminator) + "\n";
+  if (!r.terminator.empty()) out += "  the player ended the session with: " + results::visible(r.terminator) + "\n";
   out += "  transcript tail:\n";
   std::string_view tail = r.transcript_tail;
   while (!tail.empty()) {
@@ -406,7 +408,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     opt.listen = "127.0.0.1:0";
     opt.threads = 1;
     opt.session.defects = f.cfg.defects;
-    opt.implicit_tls = f.cfg.tls == harness::tls_mode::implicit;
+    opt.implicit_tls = f.cfg.tls == results::tls_mode::implicit;
     opt.session.implicit_tls = opt.implicit_tls;
     opt.idle_timeout = std::chrono::seconds(30);
     opt.memory_store_limit = 64;
@@ -438,7 +440,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   if (!probe.connected) fatal("cannot reach " + f.target_text + ": " + probe.connect.detail);
   f.ever_connected = true;
   std::fprintf(stderr, "==smtpspec== fuzzing %s, tls %s, findings:", f.target_text.c_str(),
-               std::string(harness::to_string(f.cfg.tls)).c_str());
+               std::string(results::to_string(f.cfg.tls)).c_str());
   for (std::size_t k = 0; k < finding_kind_count; ++k)
     if (f.cfg.kinds & kind_bit(static_cast<finding_kind>(k)))
       std::fprintf(stderr, " %s", std::string(to_string(static_cast<finding_kind>(k))).c_str());

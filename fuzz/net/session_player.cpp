@@ -18,10 +18,11 @@
 #include <set>
 #include <thread>
 
-#include "smtpspec/harness/transcript.hpp"
 #include "smtpspec/reference/client_stream.hpp"
 #include "smtpspec/reference/line_reader.hpp"
 #include "smtpspec/reference/reply.hpp"
+#include "smtpspec/results/transcript.hpp"
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::fuzz {
 namespace {
@@ -30,7 +31,7 @@ namespace ref = smtpspec::reference;
 using std::chrono::milliseconds;
 using clock_type = std::chrono::steady_clock;
 using harness::io_status;
-using harness::rfc_ref;
+using results::rfc_ref;
 
 /// Reply lines longer than this cannot be framed at all; 4.5.3.1.5 allows 512.
 constexpr std::size_t k_max_reply_frame = 64 * 1024;
@@ -58,7 +59,7 @@ std::string first_line(const ref::reply& r) {
   std::string s = std::to_string(r.code);
   if (!r.lines.empty()) s += " " + r.lines.front();
   if (r.lines.size() > 1) s += " (+" + std::to_string(r.lines.size() - 1) + " lines)";
-  return harness::visible(s.substr(0, 200));
+  return results::visible(s.substr(0, 200));
 }
 
 std::string_view telling_anomaly(const std::vector<ref::data_anomaly_record>& found) {
@@ -253,7 +254,7 @@ class run {
   }
   void tail(char who, std::string_view bytes) {
     std::string line = who == 'C' ? "C: " : who == 'S' ? "S: " : "-- ";
-    line += who == '-' ? std::string(bytes.substr(0, k_tail_event)) : harness::visible(bytes.substr(0, k_tail_event));
+    line += who == '-' ? std::string(bytes.substr(0, k_tail_event)) : results::visible(bytes.substr(0, k_tail_event));
     if (bytes.size() > k_tail_event) line += "... (" + std::to_string(bytes.size()) + " octets)";
     events_.push_back(std::move(line));
     while (events_.size() > s_.transcript_events) events_.pop_front();
@@ -426,7 +427,7 @@ run::got run::read_reply(ref::reply& out, milliseconds timeout) {
       if (l.bare_lf)
         add(finding_kind::syntax, ref::level::must, {5321, "4.2"},
             "a reply line ended with LF alone; replies end lines with CRLF (RFC 5321 4.2)", "CRLF",
-            harness::visible(text.substr(0, 200)));
+            results::visible(text.substr(0, 200)));
       if (l.length > ref::max_reply_line)
         add(finding_kind::should, ref::level::should, {5321, "4.5.3.1.5"},
             "a reply line of " + std::to_string(l.length) +
@@ -448,7 +449,7 @@ run::got run::read_reply(ref::reply& out, milliseconds timeout) {
       // A malformed reply still answers a command: it fills a slot with code 0.
       add(finding_kind::syntax, ref::level::must, {5321, "4.2"},
           "malformed reply: " + std::string(ref::describe(status.code)), "Reply-line syntax",
-          harness::visible(text.substr(0, 200)));
+          results::visible(text.substr(0, 200)));
       malformed_ = ref::reply{};
       malformed_.code = 0;
       malformed_.lines = {text.substr(0, 512)};
@@ -521,9 +522,9 @@ void run::process(const ref::reply& r) {
   std::optional<std::string> lost;  // the command the reply belongs to, when replies were lost
   if (!unjudged_)
     if (const auto* owner = owner_further_on(r))
-      lost = "a reply was lost: " + first_line(r) + " answers " + harness::visible(owner->describe().substr(0, 100)) +
+      lost = "a reply was lost: " + first_line(r) + " answers " + results::visible(owner->describe().substr(0, 100)) +
              " but arrived where the reply to " +
-             harness::visible(stream_.slots().front().describe().substr(0, 100)) +
+             results::visible(stream_.slots().front().describe().substr(0, 100)) +
              " was due (RFC 5321 4.2: every command MUST generate exactly one reply; RFC 2920 3.2)";
   auto judged = stream_.on_reply(r, s_.reply_content);
   if (lost) {
@@ -597,7 +598,7 @@ void run::process(const ref::reply& r) {
   }
   if (!j.grade.conforming() && j.grade.strength != ref::level::may)
     add(j.grade.strength == ref::level::must ? finding_kind::illegal : finding_kind::should, j.grade.strength,
-        to_ref(j.grade.cite), harness::visible(j.slot.describe().substr(0, 200)) + ": " + j.grade.explanation,
+        to_ref(j.grade.cite), results::visible(j.slot.describe().substr(0, 200)) + ": " + j.grade.explanation,
         j.expected.describe(), first_line(r));
   for (const auto& f : j.content)
     if (f.strength != ref::level::may)
@@ -674,7 +675,7 @@ bool run::await_owed() {
       continue;
     }
     if (g == got::broken) return false;
-    const std::string what = harness::visible(stream_.slots().front().describe().substr(0, 200));
+    const std::string what = results::visible(stream_.slots().front().describe().substr(0, 200));
     if (g == got::timeout && partial_line && !broke_pipelining && !out_of_time()) {
       note("no reply yet to " + what + ": the last octets end inside a line, which the server may be waiting for");
       return true;
@@ -779,7 +780,7 @@ bool run::connect_and_greet() {
     return false;
   }
   out_.connected = true;
-  if (s_.tls == harness::tls_mode::implicit) {
+  if (s_.tls == results::tls_mode::implicit) {
     timer tls(out_, time_spent::tls);
     auto h = conn_.start_tls(s_.tls_options, s_.tls_options.sni.empty() ? s_.target.host : s_.tls_options.sni,
                              remaining(s_.reply_timeout));
@@ -1054,7 +1055,7 @@ play_result run::go() {
   const auto started = clock_type::now();
   try {
     if (connect_and_greet() && !stop_ && !closed_) {
-      bool ok = s_.tls != harness::tls_mode::starttls || setup_starttls();
+      bool ok = s_.tls != results::tls_mode::starttls || setup_starttls();
       for (std::size_t i = 0; ok && i < in_.actions.size() && !stop_ && !closed_;) {
         std::size_t end = i + 1;
         while (end < in_.actions.size() && in_.actions[end].glued) ++end;
@@ -1086,7 +1087,7 @@ struct session_player::impl {
   player_settings settings;
   // The connection (and its io_context, resolver thread) is reused by every session;
   // the player keeps its own transcript tail, so this one keeps almost nothing.
-  harness::transcript sink{1};
+  results::transcript sink{1};
   harness::connection conn{sink};
   double latency_ms = 0;  // learnt across sessions
 };

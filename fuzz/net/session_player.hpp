@@ -51,7 +51,7 @@ inline constexpr std::uint32_t default_finding_kinds = kind_bit(finding_kind::cr
 struct finding {
   finding_kind kind = finding_kind::illegal;
   reference::level strength = reference::level::must;
-  harness::rfc_ref cite;
+  results::rfc_ref cite;
   std::string text;      ///< what happened and what the RFC says
   std::string expected;  ///< e.g. "221"
   std::string observed;  ///< e.g. "250 2.0.0 OK" (untrusted)
@@ -78,7 +78,7 @@ struct observation {
 
 struct player_settings {
   harness::endpoint_spec target;
-  harness::tls_mode tls = harness::tls_mode::none;
+  results::tls_mode tls = results::tls_mode::none;
   harness::client_tls_options tls_options = [] {
     harness::client_tls_options o;
     o.insecure = true;  // fuzzing targets use self-signed certificates

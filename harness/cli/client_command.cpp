@@ -32,7 +32,7 @@ int run_client(client_command& cmd) {
                : !cmd.output.empty() ? cmd.output + "/client-work"
                                      : (std::filesystem::temp_directory_path(ec) / ("smtpspec-client-" + std::to_string(::getpid()))).string();
 
-  std::optional<harness::run_result> baseline;
+  std::optional<results::run_result> baseline;
   if (!cmd.baseline.empty() && !read_run(cmd.baseline, baseline.emplace())) return exit_code::usage;
 
   cmd.select.which = selection::role::client;
@@ -43,7 +43,7 @@ int run_client(client_command& cmd) {
     return exit_code::usage;
   }
 
-  harness::run_result run;
+  results::run_result run;
   run.tool_version = SMTPSPEC_VERSION;
   run.started_at = iso_now();
   run.options.strict = s.strict;
@@ -57,18 +57,19 @@ int run_client(client_command& cmd) {
     s.say = [](const std::string& line) { std::cerr << line << "\n"; };
     std::cout << "smtpspec " << SMTPSPEC_VERSION << ": " << lc.cases.size() << " client cases\n" << std::flush;
   }
-  run.cases = harness::run_client_cases(lc.cases, s, run.target, [&](const harness::case_result& r, std::size_t done, std::size_t total) {
+  run.cases = harness::run_client_cases(lc.cases, s, run.target, [&](const results::case_result& r, std::size_t done, std::size_t total) {
     if (tty && !cmd.quiet)
-      std::cerr << "[" << std::setw(3) << done << "/" << total << "] " << harness::to_string(r.outcome) << " " << r.id << "\n"
+      std::cerr << "[" << std::setw(3) << done << "/" << total << "] " << results::to_string(r.outcome) << " " << r.id << "\n"
                 << std::flush;
   });
+  assign_defects(run, s.strict);
   run.finished_at = iso_now();
   run.duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
 
   if (!cmd.quiet)
     for (const auto& r : run.cases)
-      if (cmd.verbose || r.outcome == harness::verdict::fail || r.outcome == harness::verdict::error ||
-          r.outcome == harness::verdict::warn)
+      if (cmd.verbose || r.outcome == results::verdict::fail || r.outcome == results::verdict::error ||
+          r.outcome == results::verdict::warn)
         print_case(r, cmd.verbose);
 
   std::optional<reports::baseline_diff> diff;
@@ -78,10 +79,11 @@ int run_client(client_command& cmd) {
   std::ostringstream paths;
   const bool written = write_reports(run, files, diff ? &*diff : nullptr, paths);
   const double secs = static_cast<double>(run.duration.count()) / 1e6;
-  std::cout << run.cases.size() << " client cases: " << run.count(harness::verdict::pass) << " PASS, "
-            << run.count(harness::verdict::fail) << " FAIL, " << run.count(harness::verdict::warn) << " WARN, "
-            << run.count(harness::verdict::skip) << " SKIP, " << run.count(harness::verdict::error) << " ERROR in "
+  std::cout << run.cases.size() << " client cases: " << run.count(results::verdict::pass) << " PASS, "
+            << run.count(results::verdict::fail) << " FAIL, " << run.count(results::verdict::warn) << " WARN, "
+            << run.count(results::verdict::skip) << " SKIP, " << run.count(results::verdict::error) << " ERROR in "
             << std::fixed << std::setprecision(2) << secs << " s\n";
+  if (!cmd.quiet) print_defects(run, std::cout, cmd.verbose);
   if (!cmd.quiet) std::cout << paths.str();
   if (!written) return exit_code::usage;
   if (diff) {

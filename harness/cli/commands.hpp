@@ -90,7 +90,12 @@ int run_relay_command(const relay_command& cmd);
 int run_merge(const merge_command& cmd);
 int run_client(client_command& cmd);
 /// Shared by `server` and `client`: one case's verdict line (and findings).
-void print_case(const harness::case_result& r, bool verbose);
+void print_case(const results::case_result& r, bool verbose);
+/// Groups the run's findings into distinct defects (results/defects.hpp) and
+/// decides the verdicts again: one defect, one FAIL, in the case that owns it.
+void assign_defects(results::run_result& run, bool strict);
+/// "N distinct defects (a MUST, b SHOULD; s security)" and one line per defect.
+void print_defects(const results::run_result& run, std::ostream& out, bool verbose);
 
 /// The directory of the built-in scenarios: $SMTPSPEC_SCENARIOS, else the source tree's.
 std::string builtin_scenarios();

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "report_files.hpp"
 #include "smtpspec/harness/relay.hpp"
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::cli {
 
@@ -15,9 +16,9 @@ int run_relay_command(const relay_command& cmd) {
     std::cerr << "smtpspec: bad target '" << cmd.target << "': " << error << "\n";
     return exit_code::usage;
   }
-  s.submit.tls = cmd.tls == "starttls" ? harness::tls_mode::starttls
-                 : cmd.tls == "implicit" ? harness::tls_mode::implicit
-                                         : harness::tls_mode::none;
+  s.submit.tls = cmd.tls == "starttls" ? results::tls_mode::starttls
+                 : cmd.tls == "implicit" ? results::tls_mode::implicit
+                                         : results::tls_mode::none;
   s.submit.tls_options.insecure = cmd.insecure;
   s.submit.from = cmd.from;
   s.submit.client_domain = cmd.helo;
@@ -29,7 +30,7 @@ int run_relay_command(const relay_command& cmd) {
   const auto cases = harness::builtin_relay_cases();
   std::cout << "smtpspec relay: " << cases.size() << " cases through " << s.submit.target.to_string()
             << " to the sink at " << s.sink_listen << " (domain " << s.relay_domain << ")\n";
-  harness::run_result run;
+  results::run_result run;
   try {
     run = harness::run_relay(s, cases);
   } catch (const std::exception& e) {
@@ -37,17 +38,19 @@ int run_relay_command(const relay_command& cmd) {
     return exit_code::unreachable;
   }
   run.tool_version = SMTPSPEC_VERSION;
+  assign_defects(run, false);
   for (const auto& r : run.cases) {
-    std::cout << harness::to_string(r.outcome) << "  " << r.id << "\n";
-    if (r.outcome != harness::verdict::pass && !r.reason.empty())
-      std::cout << "      " << harness::visible(r.reason).substr(0, 300) << "\n";
+    std::cout << results::to_string(r.outcome) << "  " << r.id << "\n";
+    if (r.outcome != results::verdict::pass && !r.reason.empty())
+      std::cout << "      " << results::visible(r.reason).substr(0, 300) << "\n";
   }
   report_files files{cmd.json, cmd.html, cmd.junit};
   if (!cmd.output.empty()) files.in_directory(cmd.output);
   if (!write_reports(run, files, nullptr, std::cout)) return exit_code::usage;
-  std::cout << run.cases.size() << " relay cases: " << run.count(harness::verdict::pass) << " PASS, "
-            << run.count(harness::verdict::fail) << " FAIL, " << run.count(harness::verdict::warn) << " WARN, "
-            << run.count(harness::verdict::error) << " ERROR\n";
+  std::cout << run.cases.size() << " relay cases: " << run.count(results::verdict::pass) << " PASS, "
+            << run.count(results::verdict::fail) << " FAIL, " << run.count(results::verdict::warn) << " WARN, "
+            << run.count(results::verdict::error) << " ERROR\n";
+  print_defects(run, std::cout, false);
   return run.exit_code();
 }
 

@@ -19,11 +19,11 @@ namespace {
 }  // namespace
 
 int run_report(const report_command& cmd) {
-  harness::run_result run;
+  results::run_result run;
   if (!read_run(cmd.input, run)) return exit_code::usage;
   std::optional<reports::baseline_diff> diff;
   if (!cmd.baseline.empty()) {
-    harness::run_result before;
+    results::run_result before;
     if (!read_run(cmd.baseline, before)) return exit_code::usage;
     diff = reports::compare(before, run, run.options.strict);
   }
@@ -42,9 +42,9 @@ int run_report(const report_command& cmd) {
 }
 
 int run_merge(const merge_command& cmd) {
-  std::vector<harness::run_result> runs;
+  std::vector<results::run_result> runs;
   for (const auto& path : cmd.inputs) {
-    harness::run_result r;
+    results::run_result r;
     if (!read_run(path, r)) return exit_code::usage;
     runs.push_back(std::move(r));
   }

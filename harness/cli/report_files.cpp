@@ -24,7 +24,7 @@ std::string iso_now() {
   return out.str();
 }
 
-bool read_run(const std::string& path, harness::run_result& out) {
+bool read_run(const std::string& path, results::run_result& out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::cerr << "smtpspec: cannot read " << path << "\n";
@@ -63,7 +63,7 @@ bool write_text_file(const std::string& path, const std::string& content) {
   return true;
 }
 
-bool write_reports(const harness::run_result& run, const report_files& files, const reports::baseline_diff* diff,
+bool write_reports(const results::run_result& run, const report_files& files, const reports::baseline_diff* diff,
                    std::ostream& out) {
   bool ok = true;
   if (!files.json.empty() && (ok &= write_text_file(files.json, reports::to_json(run))))

@@ -5,8 +5,8 @@
 #include <ostream>
 #include <string>
 
-#include "smtpspec/harness/result.hpp"
 #include "smtpspec/reports/baseline.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::cli {
 
@@ -27,10 +27,10 @@ bool write_text_file(const std::string& path, const std::string& content);
 
 /// Reads a JSON report of an earlier run; prints the reason and returns false when
 /// the file cannot be read or is not a report.
-bool read_run(const std::string& path, harness::run_result& out);
+bool read_run(const std::string& path, results::run_result& out);
 
 /// Writes every report asked for and prints each path to `out`.
-bool write_reports(const harness::run_result& run, const report_files& files, const reports::baseline_diff* diff,
+bool write_reports(const results::run_result& run, const report_files& files, const reports::baseline_diff* diff,
                    std::ostream& out);
 
 }  // namespace smtpspec::cli

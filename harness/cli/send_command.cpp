@@ -152,7 +152,7 @@ int run_send(const send_command& cmd) {
 
   // The transcript is kept whole only when it is printed; otherwise a small
   // bound keeps a long --count run cheap.
-  harness::transcript log(cmd.verbose ? 64 * 1024 * 1024 : 64 * 1024);
+  results::transcript log(cmd.verbose ? 64 * 1024 * 1024 : 64 * 1024);
   const auto start = std::chrono::steady_clock::now();
   const harness::submission_result r = harness::submit(s, log);
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;

@@ -17,6 +17,7 @@
 #include "smtpspec/harness/reference_server.hpp"
 #include "smtpspec/reports/baseline.hpp"
 #include "smtpspec/reports/json_report.hpp"
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::cli {
 
@@ -49,14 +50,35 @@ std::string safe_file_name(const std::string& id) {
 
 }  // namespace
 
-void print_case(const harness::case_result& r, bool verbose) {
-  std::cout << std::left << std::setw(5) << harness::to_string(r.outcome) << " " << r.id << "\n";
-  if (r.outcome == harness::verdict::pass && !verbose) return;
-  if (!r.reason.empty()) std::cout << "      " << harness::visible(r.reason).substr(0, 400) << "\n";
+void print_case(const results::case_result& r, bool verbose) {
+  std::cout << std::left << std::setw(5) << results::to_string(r.outcome) << " " << r.id << "\n";
+  if (r.outcome == results::verdict::pass && !verbose) return;
+  if (!r.reason.empty()) std::cout << "      " << results::visible(r.reason).substr(0, 400) << "\n";
   if (verbose)
     for (const auto& f : r.findings)
       std::cout << "      - [" << reference::to_string(f.strength) << " " << f.cite.to_string() << "] "
-                << harness::visible(f.text).substr(0, 300) << "\n";
+                << results::visible(f.text).substr(0, 300) << "\n";
+}
+
+void assign_defects(results::run_result& run, bool strict) { run.defects = results::assign_defects(run.cases, strict); }
+
+void print_defects(const results::run_result& run, std::ostream& out, bool verbose) {
+  std::size_t must = 0, should = 0, security = 0;
+  for (const auto& d : run.defects) {
+    must += d.strength == reference::level::must;
+    should += d.strength == reference::level::should;
+    security += d.security;
+  }
+  out << run.defects.size() << " distinct defect" << (run.defects.size() == 1 ? "" : "s") << " (" << must << " MUST, "
+      << should << " SHOULD; " << security << " security)\n";
+  std::size_t shown = 0;
+  for (const auto& d : run.defects) {
+    if (!verbose && (d.strength != reference::level::must || ++shown > 20)) break;
+    out << "  [" << reference::to_string(d.strength) << " " << d.cite.to_string() << "] "
+        << results::visible(d.text).substr(0, 200) << " (" << d.owner;
+    if (d.cases.size() > 1) out << "; seen in " << d.cases.size() << " cases";
+    out << ")\n";
+  }
 }
 
 void print_baseline(const reports::baseline_diff& d, std::ostream& out) {
@@ -64,8 +86,8 @@ void print_baseline(const reports::baseline_diff& d, std::ostream& out) {
       << " new failures, " << d.fixed.size() << " fixed, " << d.known_failures.size() << " known failures\n";
   auto list = [&](const char* what, const std::vector<reports::verdict_change>& v) {
     for (const auto& c : v)
-      out << "  " << what << " " << c.id << " (" << (c.new_case ? "new case" : harness::to_string(c.before)) << " -> "
-          << harness::to_string(c.now) << ")\n";
+      out << "  " << what << " " << c.id << " (" << (c.new_case ? "new case" : results::to_string(c.before)) << " -> "
+          << results::to_string(c.now) << ")\n";
   };
   list("NEW  ", d.worse);
   list("FIXED", d.fixed);
@@ -78,12 +100,12 @@ int run_server(server_command& cmd) {
   s.connect_timeout = seconds_to_ms(cmd.connect_timeout);
   s.settle = seconds_to_ms(cmd.settle);
   s.delivery_wait = seconds_to_ms(cmd.delivery_wait);
-  s.tls = cmd.tls == "starttls" ? harness::tls_mode::starttls
-          : cmd.tls == "implicit" ? harness::tls_mode::implicit
-                                  : harness::tls_mode::none;
+  s.tls = cmd.tls == "starttls" ? results::tls_mode::starttls
+          : cmd.tls == "implicit" ? results::tls_mode::implicit
+                                  : results::tls_mode::none;
 
   // Read the baseline first: a bad file is a usage error before any case runs.
-  std::optional<harness::run_result> baseline;
+  std::optional<results::run_result> baseline;
   if (!cmd.baseline.empty() && !read_run(cmd.baseline, baseline.emplace())) return exit_code::usage;
 
   loaded_cases lc;
@@ -99,7 +121,7 @@ int run_server(server_command& cmd) {
   if (cmd.target.empty()) {
     harness::reference_server_options opt;
     opt.listen = "127.0.0.1:0";
-    opt.implicit_tls = s.tls == harness::tls_mode::implicit;
+    opt.implicit_tls = s.tls == results::tls_mode::implicit;
     opt.session.implicit_tls = opt.implicit_tls;
     opt.threads = 2;
     if (!apply_defects(cmd.defects, opt.session)) return exit_code::usage;
@@ -120,7 +142,7 @@ int run_server(server_command& cmd) {
     return exit_code::usage;
   }
 
-  harness::run_result run;
+  results::run_result run;
   run.tool_version = SMTPSPEC_VERSION;
   run.started_at = iso_now();
   const auto started = steady_clock::now();
@@ -142,22 +164,23 @@ int run_server(server_command& cmd) {
   if (!cmd.quiet)
     std::cout << "smtpspec " << SMTPSPEC_VERSION << ": " << lc.cases.size() << " cases against " << s.target.to_string()
               << (embedded ? " (embedded reference server)" : "") << ", " << s.jobs << " jobs\n"
-              << "  banner: " << harness::visible(target.info.banner).substr(0, 200) << "\n"
+              << "  banner: " << results::visible(target.info.banner).substr(0, 200) << "\n"
               << (target.info.tls_problem.empty() ? "" : "  TLS: " + target.info.tls_problem + "\n") << std::flush;
 
-  run.cases = harness::run_cases(lc.cases, s, target, [&](const harness::case_result& r, std::size_t done, std::size_t total) {
+  run.cases = harness::run_cases(lc.cases, s, target, [&](const results::case_result& r, std::size_t done, std::size_t total) {
     if (tty && !cmd.quiet)
-      std::cerr << "\r\033[K[" << std::setw(4) << done << "/" << total << "] " << harness::to_string(r.outcome) << " "
+      std::cerr << "\r\033[K[" << std::setw(4) << done << "/" << total << "] " << results::to_string(r.outcome) << " "
                 << r.id << std::flush;
   });
   if (tty && !cmd.quiet) std::cerr << "\r\033[K" << std::flush;
+  assign_defects(run, s.strict);
   run.finished_at = iso_now();
   run.duration = duration_cast<microseconds>(steady_clock::now() - started);
 
   if (!cmd.quiet)
     for (const auto& r : run.cases)
-      if (cmd.verbose || r.outcome == harness::verdict::fail || r.outcome == harness::verdict::error ||
-          r.outcome == harness::verdict::warn)
+      if (cmd.verbose || r.outcome == results::verdict::fail || r.outcome == results::verdict::error ||
+          r.outcome == results::verdict::warn)
         print_case(r, cmd.verbose);
 
   std::optional<reports::baseline_diff> diff;
@@ -168,15 +191,15 @@ int run_server(server_command& cmd) {
   bool written = write_reports(run, files, diff ? &*diff : nullptr, paths);
   if (!cmd.transcripts.empty()) {
     for (const auto& r : run.cases) {
-      harness::transcript t;
+      results::transcript t;
       std::string text;
       for (const auto& e : r.transcript) {
         switch (e.what) {
-          case harness::transcript_event::kind::client_bytes: text += "C: " + harness::visible(e.bytes) + "\n"; break;
-          case harness::transcript_event::kind::server_bytes: text += "S: " + harness::visible(e.bytes) + "\n"; break;
-          case harness::transcript_event::kind::tls_started: text += "== TLS started " + e.bytes + "\n"; break;
-          case harness::transcript_event::kind::closed: text += "== closed: " + e.bytes + "\n"; break;
-          case harness::transcript_event::kind::note: text += "# " + e.bytes + "\n"; break;
+          case results::transcript_event::kind::client_bytes: text += "C: " + results::visible(e.bytes) + "\n"; break;
+          case results::transcript_event::kind::server_bytes: text += "S: " + results::visible(e.bytes) + "\n"; break;
+          case results::transcript_event::kind::tls_started: text += "== TLS started " + e.bytes + "\n"; break;
+          case results::transcript_event::kind::closed: text += "== closed: " + e.bytes + "\n"; break;
+          case results::transcript_event::kind::note: text += "# " + e.bytes + "\n"; break;
         }
       }
       written &= write_text_file(cmd.transcripts + "/" + safe_file_name(r.id) + ".txt", text);
@@ -184,11 +207,12 @@ int run_server(server_command& cmd) {
   }
 
   const double secs = static_cast<double>(run.duration.count()) / 1e6;
-  std::cout << run.cases.size() << " cases: " << run.count(harness::verdict::pass) << " PASS, "
-            << run.count(harness::verdict::fail) << " FAIL, " << run.count(harness::verdict::warn) << " WARN, "
-            << run.count(harness::verdict::skip) << " SKIP, " << run.count(harness::verdict::error) << " ERROR in "
+  std::cout << run.cases.size() << " cases: " << run.count(results::verdict::pass) << " PASS, "
+            << run.count(results::verdict::fail) << " FAIL, " << run.count(results::verdict::warn) << " WARN, "
+            << run.count(results::verdict::skip) << " SKIP, " << run.count(results::verdict::error) << " ERROR in "
             << std::fixed << std::setprecision(2) << secs << " s (" << std::setprecision(1)
             << (secs > 0 ? static_cast<double>(run.cases.size()) / secs : 0.0) << " cases/s)\n";
+  if (!cmd.quiet) print_defects(run, std::cout, cmd.verbose);
   if (!cmd.quiet) std::cout << paths.str();
   if (!written) return exit_code::usage;
   if (diff) {

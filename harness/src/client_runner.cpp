@@ -15,6 +15,7 @@
 #include "smtpspec/harness/runner.hpp"
 #include "smtpspec/harness/tls.hpp"
 #include "smtpspec/reference/server_session.hpp"
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::harness {
 namespace {
@@ -32,7 +33,7 @@ constexpr milliseconds k_exit_grace{5000};
 constexpr milliseconds k_line_gap{20};
 constexpr milliseconds k_octet_gap{1};
 
-rfc_ref to_ref(const ref::citation& c) { return {c.rfc, std::string(c.section)}; }
+results::rfc_ref to_ref(const ref::citation& c) { return {c.rfc, std::string(c.section)}; }
 
 milliseconds left_until(clock_type::time_point deadline) {
   return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(deadline - clock_type::now()));
@@ -98,16 +99,16 @@ class client_case_run {
       : c_(c), part_(*c.client), s_(s), listener_(l), tls_(tls), cafile_(cafile), log_(s.transcript_limit),
         nonce_(make_nonce()) {}
 
-  case_result run();
+  results::case_result run();
 
  private:
-  void add(ref::level l, rfc_ref cite, std::string text, bool security = false) {
+  void add(ref::level l, results::rfc_ref cite, std::string text, bool security = false) {
     findings_.push_back({l, std::move(cite), std::move(text), {}, {}, -1, security});
   }
   /// A finding of the case's own requirement (its level and main citation).
   void add_case(std::string text) {
     const bool security = std::find(c_.tags.begin(), c_.tags.end(), "security") != c_.tags.end();
-    add(c_.level, c_.rfc.empty() ? rfc_ref{} : c_.rfc.front(), std::move(text), security);
+    add(c_.level, c_.rfc.empty() ? results::rfc_ref{} : c_.rfc.front(), std::move(text), security);
   }
   ref::server_config config() const;
   std::string command_line(const std::string& exec, const std::string& msgfile) const;
@@ -129,9 +130,9 @@ class client_case_run {
   listener& listener_;
   boost::asio::ssl::context& tls_;
   const std::string& cafile_;
-  transcript log_;
+  results::transcript log_;
   std::string nonce_;
-  std::vector<case_finding> findings_;
+  std::vector<results::case_finding> findings_;
   std::string error_, skip_;
   bool peer_closed_ = false;
   bool tls_up_ = false;
@@ -204,7 +205,7 @@ void client_case_run::hold(connection& conn, ref::server_session& ss, millisecon
     auto r = conn.read_some(got, 64 * 1024, std::max(milliseconds(1), left_until(until)));
     if (!got.empty()) {
       if (!reported)
-        add_case("the client sent \"" + visible(got.substr(0, 120)) + "\" while smtpspec held its reply back (" +
+        add_case("the client sent \"" + results::visible(got.substr(0, 120)) + "\" while smtpspec held its reply back (" +
                  ms_text(how_long) + "): it did not wait for the reply");
       reported = true;
       ss.feed(got);
@@ -321,20 +322,20 @@ void client_case_run::check(const ref::server_session& ss) {
         add_case("the client never sent " + v);
     }
   for (const auto& v : k.must_not_send)
-    if (auto it = sent(v, false); it != commands.end()) add_case("the client sent \"" + visible(it->line) + "\"");
+    if (auto it = sent(v, false); it != commands.end()) add_case("the client sent \"" + results::visible(it->line) + "\"");
   for (const auto& v : k.plaintext_forbidden)
     if (auto it = sent(v, true); it != commands.end())
-      add_case("the client sent \"" + visible(it->line) + "\" in plaintext, outside TLS");
+      add_case("the client sent \"" + results::visible(it->line) + "\" in plaintext, outside TLS");
   if (!k.first_command.empty()) {
     if (commands.empty())
       add_case("the client sent no command, not even " + k.first_command);
     else if (ref::to_string(commands.front().kind) != k.first_command)
-      add_case("the client's first command was \"" + visible(commands.front().line) + "\", not " + k.first_command);
+      add_case("the client's first command was \"" + results::visible(commands.front().line) + "\", not " + k.first_command);
   }
   if (!k.first_after_tls.empty()) {
     auto first = std::find_if(commands.begin(), commands.end(), [](const ref::client_command& c) { return c.tls; });
     if (first != commands.end() && ref::to_string(first->kind) != k.first_after_tls)
-      add_case("the first command inside TLS was \"" + visible(first->line) + "\", not " + k.first_after_tls);
+      add_case("the first command inside TLS was \"" + results::visible(first->line) + "\", not " + k.first_after_tls);
   }
   const auto& stored = ss.messages();
   if (k.messages && static_cast<int>(stored.size()) != *k.messages)
@@ -356,14 +357,14 @@ void client_case_run::check(const ref::server_session& ss) {
       // The mail data is the message (4.1.1.4); only stuffing (4.5.2) may change it on the wire.
       add(ref::level::must, {5321, "4.1.1.4"},
           "the stored message differs from the submitted one at octet " + std::to_string(at) + ": submitted \"" +
-              visible(want.substr(from, 60)) + "\", stored \"" + visible(got.substr(from, 60)) + "\"");
+              results::visible(want.substr(from, 60)) + "\", stored \"" + results::visible(got.substr(from, 60)) + "\"");
     }
   }
 }
 
-case_result client_case_run::run() {
+results::case_result client_case_run::run() {
   const auto started = clock_type::now();
-  case_result out = result_for(c_);
+  results::case_result out = result_for(c_);
   const milliseconds timeout = c_.timeout.value_or(s_.case_timeout);
   const auto deadline = started + timeout;
 
@@ -430,16 +431,16 @@ case_result client_case_run::run() {
   out.findings = findings_;
   out.transcript = log_.events();
   out.transcript_truncated = log_.truncated();
-  out.tls = tls_up_ ? tls_mode::starttls : tls_mode::none;
+  out.tls = tls_up_ ? results::tls_mode::starttls : results::tls_mode::none;
   out.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started);
-  decide_verdict(out, s_.strict, error_, skip_);
+  results::decide_verdict(out, s_.strict, error_, skip_);
   return out;
 }
 
 }  // namespace
 
-std::vector<case_result> run_client_cases(const std::vector<const scenario_case*>& cases, const client_run_settings& s,
-                                          target_info& info, const client_progress_fn& progress) {
+std::vector<results::case_result> run_client_cases(const std::vector<const scenario_case*>& cases, const client_run_settings& s,
+                                          results::target_info& info, const client_progress_fn& progress) {
   endpoint_spec where;
   std::string problem;
   if (!endpoint_spec::parse(s.listen, where, problem)) throw std::runtime_error("--listen: " + problem);
@@ -459,7 +460,7 @@ std::vector<case_result> run_client_cases(const std::vector<const scenario_case*
   if (info.banner.empty()) info.banner = "clients started by hand";
   if (s.say) s.say("smtpspec plays the server on " + l.address() + " (certificate: " + cafile + ")");
 
-  std::vector<case_result> out;
+  std::vector<results::case_result> out;
   for (std::size_t i = 0; i < cases.size(); ++i) {
     if (!cases[i]->client) continue;
     out.push_back(client_case_run(*cases[i], s, l, tls, cafile).run());

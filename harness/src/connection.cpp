@@ -167,9 +167,9 @@ std::string_view to_string(io_status s) noexcept {
 // --- connection::impl ------------------------------------------------------------
 
 struct connection::impl {
-  impl(transcript& t, local_role r) : log(t), role(r) {}
+  impl(results::transcript& t, local_role r) : log(t), role(r) {}
 
-  transcript& log;
+  results::transcript& log;
   local_role role;
   /// Octets smtpspec wrote / octets the peer sent, on the transcript's sides.
   void sent(std::string_view b) { role == local_role::client ? log.client(b) : log.server(b); }
@@ -368,7 +368,7 @@ void connection::impl::send_close_notify() {
 
 // --- connection ------------------------------------------------------------------
 
-connection::connection(transcript& log, local_role role) : impl_(std::make_unique<impl>(log, role)) {}
+connection::connection(results::transcript& log, local_role role) : impl_(std::make_unique<impl>(log, role)) {}
 
 connection::~connection() {
   // No I/O and no transcript entry here: the transcript may already be gone.

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "smtpspec/harness/reference_server.hpp"
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::harness {
 namespace ref = smtpspec::reference;
@@ -34,7 +35,7 @@ std::string literal(std::string_view text) {
   return out;
 }
 
-relay_case make(std::string id, std::string title, std::string requirement, std::vector<rfc_ref> rfc,
+relay_case make(std::string id, std::string title, std::string requirement, std::vector<results::rfc_ref> rfc,
                 ref::level l, std::string body, relay_check check, std::vector<std::string> tags = {}) {
   relay_case c;
   c.id = "relay." + id;
@@ -54,11 +55,11 @@ constexpr const char* k_bare =
     "terminators and then MUST, as indicated above, transmit them only as a <CRLF> sequence.";
 
 /// The first reply code the server sent after the client event holding `needle`.
-int reply_after(const std::vector<transcript_event>& events, std::string_view needle) {
+int reply_after(const std::vector<results::transcript_event>& events, std::string_view needle) {
   bool seen = false;
   for (const auto& e : events) {
-    if (e.what == transcript_event::kind::client_bytes && e.bytes.find(needle) != std::string::npos) seen = true;
-    else if (seen && e.what == transcript_event::kind::server_bytes && e.bytes.size() >= 3 &&
+    if (e.what == results::transcript_event::kind::client_bytes && e.bytes.find(needle) != std::string::npos) seen = true;
+    else if (seen && e.what == results::transcript_event::kind::server_bytes && e.bytes.size() >= 3 &&
              std::all_of(e.bytes.begin(), e.bytes.begin() + 3, [](char c) { return c >= '0' && c <= '9'; }))
       return std::stoi(e.bytes.substr(0, 3));
   }
@@ -66,13 +67,13 @@ int reply_after(const std::vector<transcript_event>& events, std::string_view ne
 }
 
 /// Worst finding decides, as in the runner: MUST -> FAIL, SHOULD -> WARN.
-void recompute(case_result& r, bool strict) {
-  if (r.outcome == verdict::error) return;
+void recompute(results::case_result& r, bool strict) {
+  if (r.outcome == results::verdict::error) return;
   int worst = -1;
   for (const auto& f : r.findings)
     worst = std::max(worst, f.strength == ref::level::must ? 2 : f.strength == ref::level::should ? 1 : 0);
-  if (worst == 2) r.outcome = verdict::fail;
-  else if (worst == 1) r.outcome = strict ? verdict::fail : verdict::warn;
+  if (worst == 2) r.outcome = results::verdict::fail;
+  else if (worst == 1) r.outcome = strict ? results::verdict::fail : results::verdict::warn;
 }
 
 
@@ -80,7 +81,7 @@ void recompute(case_result& r, bool strict) {
 
 std::vector<relay_case> builtin_relay_cases() {
   using L = ref::level;
-  const std::vector<rfc_ref> bare{{5321, "2.3.8"}, {5321, "4.1.1.4"}};
+  const std::vector<results::rfc_ref> bare{{5321, "2.3.8"}, {5321, "4.1.1.4"}};
   std::vector<relay_case> out;
   // Each non-standard end-of-data look-alike (the smuggling vectors), inside a body.
   const std::pair<const char*, const char*> sequences[] = {
@@ -90,7 +91,7 @@ std::vector<relay_case> builtin_relay_cases() {
   };
   for (auto [name, seq] : sequences)
     out.push_back(make(std::string("eod.") + name,
-                       std::string("Relays a message whose body holds ") + visible(seq) +
+                       std::string("Relays a message whose body holds ") + results::visible(seq) +
                            " and checks what reaches the next hop",
                        k_bare, bare, L::must, std::string("first line") + seq + "second line\r\n",
                        relay_check::no_bare_line_ends, {"smuggling", "security"}));
@@ -120,14 +121,14 @@ std::vector<relay_case> builtin_relay_cases() {
   return out;
 }
 
-run_result run_relay(const relay_settings& s, const std::vector<relay_case>& cases) {
+results::run_result run_relay(const relay_settings& s, const std::vector<relay_case>& cases) {
   reference_server_options sink_opt;
   sink_opt.listen = s.sink_listen;
   sink_opt.session.local_domains = {s.relay_domain};
   sink_opt.threads = 2;
   reference_server sink(sink_opt);
 
-  run_result run;
+  results::run_result run;
   auto target = probe_target(s.submit);
   run.target = target.info;
   if (!target.reachable) throw std::runtime_error("cannot reach " + s.submit.target.to_string() + ": " + target.problem);
@@ -157,23 +158,23 @@ run_result run_relay(const relay_settings& s, const std::vector<relay_case>& cas
     body.bytes = literal("Subject: smtpspec relay " + tok + "\r\nX-Smtpspec: " + tok + "\r\n\r\n" + rc.body + ".\r\n");
     c.steps.push_back(body);
 
-    case_result r = run_case(c, s.submit, target);
+    results::case_result r = run_case(c, s.submit, target);
     const int code = reply_after(r.transcript, "X-Smtpspec: " + tok);
     auto add = [&](ref::level l, std::string text, std::string expected, std::string observed, bool security = false) {
       r.findings.push_back({l, rc.rfc.front(), std::move(text), std::move(expected), std::move(observed), -1, security});
     };
-    if (r.outcome == verdict::error || code == 0) {
-      if (r.outcome != verdict::error) r.outcome = verdict::error, r.reason = "no reply to the message's end of data";
+    if (r.outcome == results::verdict::error || code == 0) {
+      if (r.outcome != results::verdict::error) r.outcome = results::verdict::error, r.reason = "no reply to the message's end of data";
       run.cases.push_back(std::move(r));
       continue;
     }
     if (code / 100 != 2) {
       // Refusing the message conforms for every check here; there is nothing to see
       // on the far side.
-      r.transcript.push_back({transcript_event::kind::note, {}, "the relay refused the message (" +
+      r.transcript.push_back({results::transcript_event::kind::note, {}, "the relay refused the message (" +
                                                                  std::to_string(code) + "): nothing was relayed"});
       if (r.findings.empty()) {
-        r.outcome = verdict::pass;
+        r.outcome = results::verdict::pass;
         r.reason = "refused with " + std::to_string(code) + ", which conforms";
       }
       run.cases.push_back(std::move(r));
@@ -184,15 +185,15 @@ run_result run_relay(const relay_settings& s, const std::vector<relay_case>& cas
     std::optional<accepted_message> got;
     while (!(got = sink.find_message(tok)) && steady_clock::now() < until) std::this_thread::sleep_for(100ms);
     if (!got) {
-      r.outcome = verdict::error;
+      r.outcome = results::verdict::error;
       r.reason = "the relay accepted the message (" + std::to_string(code) + ") but it did not reach the sink within " +
                  std::to_string(s.delivery_timeout.count()) + " ms (is the relay routed to " + s.sink_listen + "?)";
       run.cases.push_back(std::move(r));
       continue;
     }
     const auto& m = got->message;
-    r.transcript.push_back({transcript_event::kind::note, {}, "the relay delivered this to smtpspec's sink:"});
-    r.transcript.push_back({transcript_event::kind::client_bytes, {}, m.wire.substr(0, 64 * 1024)});
+    r.transcript.push_back({results::transcript_event::kind::note, {}, "the relay delivered this to smtpspec's sink:"});
+    r.transcript.push_back({results::transcript_event::kind::client_bytes, {}, m.wire.substr(0, 64 * 1024)});
 
     const bool unchanged = m.wire.find(rc.body.substr(0, rc.body.size() - 2)) != std::string::npos;
     switch (rc.check) {
@@ -212,7 +213,7 @@ run_result run_relay(const relay_settings& s, const std::vector<relay_case>& cas
                   "): an inbound server that accepts bare LF/CR would see a different message boundary",
               "CRLF only (normalised and dot-stuffed) or a refusal", list, true);
         } else {
-          r.transcript.push_back({transcript_event::kind::note, {}, "normalised: only CRLF line ends reached the sink"});
+          r.transcript.push_back({results::transcript_event::kind::note, {}, "normalised: only CRLF line ends reached the sink"});
         }
         break;
       }
@@ -229,7 +230,7 @@ run_result run_relay(const relay_settings& s, const std::vector<relay_case>& cas
         break;
       case relay_check::long_line: {
         const bool intact = m.content.find(std::string(2000, 'x')) != std::string::npos;
-        r.transcript.push_back({transcript_event::kind::note, {},
+        r.transcript.push_back({results::transcript_event::kind::note, {},
                                 intact ? "the 2000-octet line was relayed intact"
                                        : "the 2000-octet line was changed (wrapped or cut) on the way"});
         if (!intact) add(ref::level::may, "the over-long line was wrapped or cut on the way", "the line as sent", "changed");
@@ -237,7 +238,7 @@ run_result run_relay(const relay_settings& s, const std::vector<relay_case>& cas
       }
     }
     recompute(r, s.submit.strict);
-    if (!r.findings.empty() && r.outcome != verdict::pass)
+    if (!r.findings.empty() && r.outcome != results::verdict::pass)
       r.reason = r.findings.back().text + " [" + std::string(ref::to_string(r.findings.back().strength)) + ", " +
                  r.findings.back().cite.to_string() + "]";
     run.cases.push_back(std::move(r));

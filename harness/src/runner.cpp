@@ -17,6 +17,7 @@
 #include "smtpspec/reference/data_transparency.hpp"
 #include "smtpspec/reference/line_reader.hpp"
 #include "smtpspec/reference/reply.hpp"
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::harness {
 namespace ref = smtpspec::reference;
@@ -76,7 +77,7 @@ std::string make_nonce() {
 
 namespace {
 
-rfc_ref to_ref(const ref::citation& c) { return {c.rfc, std::string(c.section)}; }
+results::rfc_ref to_ref(const ref::citation& c) { return {c.rfc, std::string(c.section)}; }
 
 /// The anomaly that best explains a desynchronisation: a dot sequence a lenient
 /// server may take for end of data, rather than the bare LF or CR inside it.
@@ -116,11 +117,11 @@ class case_run {
     parser_ = ref::reply_parser(opt);
   }
 
-  case_result run();
+  results::case_result run();
 
  private:
   // --- findings ------------------------------------------------------------------------
-  void add(ref::level l, rfc_ref cite, std::string text, std::string expected = {}, std::string observed = {},
+  void add(ref::level l, results::rfc_ref cite, std::string text, std::string expected = {}, std::string observed = {},
            bool security = false) {
     findings_.push_back({l, std::move(cite), std::move(text), std::move(expected), std::move(observed), step_,
                          security || is_security_case()});
@@ -128,7 +129,7 @@ class case_run {
   bool is_security_case() const {
     return std::find(c_.tags.begin(), c_.tags.end(), "security") != c_.tags.end();
   }
-  rfc_ref main_cite() const { return c_.rfc.empty() ? rfc_ref{5321, "4.2"} : c_.rfc.front(); }
+  results::rfc_ref main_cite() const { return c_.rfc.empty() ? results::rfc_ref{5321, "4.2"} : c_.rfc.front(); }
 
   // --- I/O -----------------------------------------------------------------------------
   milliseconds remaining(milliseconds cap) const {
@@ -157,7 +158,7 @@ class case_run {
   bool run_step(const step& st);
   void run_checks();
   void finish_session();
-  case_result make_result();
+  results::case_result make_result();
 
   /// The scenario's narrowed expectation for the n-th reply of a step, if any.
   const reply_expectation* expectation_for(int tag, int n) const {
@@ -176,7 +177,7 @@ class case_run {
 
   const scenario_case& c_;
   const run_settings& s_;
-  transcript log_;
+  results::transcript log_;
   connection conn_;
   std::string nonce_;
   ref::client_stream stream_;
@@ -186,13 +187,13 @@ class case_run {
   bool resync_ = false;     // skipping the rest of a malformed multi-line reply
   ref::reply malformed_;    // what that reply is judged as
   clock_type::time_point deadline_;
-  std::vector<case_finding> findings_;
+  std::vector<results::case_finding> findings_;
   int step_ = -1;
   std::vector<int> replies_per_step_;
   bool closed_ = false;
   bool stop_ = false;
   std::string skip_reason_, error_;
-  tls_mode tls_used_ = tls_mode::none;
+  results::tls_mode tls_used_ = results::tls_mode::none;
   // For accepted_messages: 2xx to end-of-data, and 354-then-2xx among unexpected replies.
   int accepted_ = 0;
   int unexpected_count_ = 0;
@@ -246,7 +247,7 @@ case_run::got case_run::read_reply(ref::reply& out, milliseconds timeout) {
       const std::string text(l.text);
       if (l.bare_lf)
         add(ref::level::must, {5321, "4.2"}, "a reply line ended with LF alone; replies end lines with CRLF (RFC 5321 4.2)",
-            "CRLF", visible(text));
+            "CRLF", results::visible(text));
       if (l.length > ref::max_reply_line)
         add(ref::level::should, {5321, "4.5.3.1.5"},
             "a reply line of " + std::to_string(l.length) + " octets exceeds the 512-octet limit of RFC 5321 4.5.3.1.5");
@@ -269,7 +270,7 @@ case_run::got case_run::read_reply(ref::reply& out, milliseconds timeout) {
       // A malformed reply still answers a command: judge it as a reply with code 0
       // after recording what is wrong with it.
       add(ref::level::must, {5321, "4.2"}, "malformed reply: " + std::string(ref::describe(status.code)),
-          "Reply-line syntax", visible(text));
+          "Reply-line syntax", results::visible(text));
       malformed_ = ref::reply{};
       malformed_.code = 0;
       malformed_.lines = {text};
@@ -528,7 +529,7 @@ bool case_run::follow_into_tls() {
     stop_ = true;
     return false;
   }
-  tls_used_ = tls_mode::starttls;
+  tls_used_ = results::tls_mode::starttls;
   return true;
 }
 
@@ -555,7 +556,7 @@ bool case_run::handshake() {
 
 std::string case_run::target_died() {
   // Only "refused" means nothing listens any more; a timeout or a reset may be load.
-  transcript scratch{4096};
+  results::transcript scratch{4096};
   connection again{scratch};
   auto r = again.connect(s_.target, remaining(s_.connect_timeout));
   again.close();
@@ -570,7 +571,7 @@ bool case_run::connect_and_greet() {
     error_ = "cannot connect to " + s_.target.to_string() + ": " + std::string(to_string(r.status)) + " " + r.detail;
     return false;
   }
-  if (tls_used_ == tls_mode::implicit && !handshake()) return false;
+  if (tls_used_ == results::tls_mode::implicit && !handshake()) return false;
   ref::reply greeting;
   auto g = read_reply(greeting, remaining(s_.reply_timeout));
   if (g != got::reply) {
@@ -604,7 +605,7 @@ bool case_run::setup_starttls() {
 bool case_run::run_step(const step& st) {
   log_.note("step " + std::to_string(step_ + 1) + ": " + [&] {
     switch (st.what) {
-      case step::kind::send: return "send " + visible(expand(st.lines.front())).substr(0, 200);
+      case step::kind::send: return "send " + results::visible(expand(st.lines.front())).substr(0, 200);
       case step::kind::batch: return "batch of " + std::to_string(st.lines.size()) + " commands";
       case step::kind::raw: return "raw octets (" + std::to_string(expand(st.bytes).size()) + ")";
       case step::kind::data: return std::string("mail data");
@@ -686,7 +687,7 @@ bool case_run::run_step(const step& st) {
         stop_ = true;
         return false;
       }
-      tls_used_ = tls_mode::starttls;
+      tls_used_ = results::tls_mode::starttls;
       // Anything arriving now, before a command inside TLS, answers the injected
       // plaintext: the injection worked (CVE-2011-0411). A NOOP inside TLS flushes it
       // out (4.1.4: NOOP is fine before EHLO).
@@ -760,12 +761,12 @@ void case_run::run_checks() {
   const std::string content = normal(*message);
   for (const auto& want : k.delivered_contains)
     if (content.find(normal(expand(want))) == std::string::npos)
-      add(c_.level, main_cite(), "the delivered message lacks \"" + visible(expand(want)) + "\": " + c_.requirement,
-          visible(expand(want)), "absent");
+      add(c_.level, main_cite(), "the delivered message lacks \"" + results::visible(expand(want)) + "\": " + c_.requirement,
+          results::visible(expand(want)), "absent");
   for (const auto& bad : k.delivered_lacks)
     if (content.find(normal(expand(bad))) != std::string::npos)
-      add(c_.level, main_cite(), "the delivered message holds \"" + visible(expand(bad)) + "\": " + c_.requirement,
-          "absent", visible(expand(bad)));
+      add(c_.level, main_cite(), "the delivered message holds \"" + results::visible(expand(bad)) + "\": " + c_.requirement,
+          "absent", results::visible(expand(bad)));
 }
 
 void case_run::finish_session() {
@@ -779,28 +780,28 @@ void case_run::finish_session() {
   conn_.close();
 }
 
-case_result case_run::make_result() {
-  case_result out = result_for(c_);
+results::case_result case_run::make_result() {
+  results::case_result out = result_for(c_);
   out.findings = findings_;
   out.tls = tls_used_;
   out.transcript = log_.events();
   out.transcript_truncated = log_.truncated();
 
-  decide_verdict(out, s_.strict, error_, skip_reason_);
+  results::decide_verdict(out, s_.strict, error_, skip_reason_);
   return out;
 }
 
-case_result case_run::run() {
+results::case_result case_run::run() {
   const auto started = clock_type::now();
   replies_per_step_.assign(c_.steps.size(), 0);
-  tls_mode want = std::max(s_.tls, c_.tls);
-  if (want == tls_mode::implicit) tls_used_ = tls_mode::implicit;
+  results::tls_mode want = std::max(s_.tls, c_.tls);
+  if (want == results::tls_mode::implicit) tls_used_ = results::tls_mode::implicit;
   try {
     if (connect_and_greet() && !stop_) {
-      if (want == tls_mode::starttls) {
+      if (want == results::tls_mode::starttls) {
         if (setup_starttls()) {
-          tls_used_ = tls_mode::starttls;
-        } else if (c_.tls == tls_mode::starttls) {
+          tls_used_ = results::tls_mode::starttls;
+        } else if (c_.tls == results::tls_mode::starttls) {
           if (skip_reason_.empty() && findings_.empty())
             inconclusive(error_.empty() ? "STARTTLS is not available on the target" : error_);
           if (!error_.empty() && findings_.empty()) error_.clear();
@@ -817,7 +818,7 @@ case_result case_run::run() {
           replies_.reset();
           conn_.close();
           closed_ = false;
-          tls_used_ = tls_mode::none;
+          tls_used_ = results::tls_mode::none;
           if (!connect_and_greet()) stop_ = true;
         }
       }
@@ -935,7 +936,7 @@ namespace {
 /// One short session to learn the greeting and EHLO keywords (and, if offered,
 /// the keywords inside TLS).
 struct probe_session {
-  transcript log{256 * 1024};
+  results::transcript log{256 * 1024};
   connection conn{log};
   std::string inbox;
   bool received_any = false;  // the target sent something, parseable or not
@@ -1001,7 +1002,7 @@ target_probe probe_target(const run_settings& s) {
     t.problem = std::string(to_string(c.status)) + (c.detail.empty() ? "" : ": " + c.detail);
     return t;
   }
-  if (s.tls == tls_mode::implicit) {
+  if (s.tls == results::tls_mode::implicit) {
     auto h = p.conn.start_tls(s.tls_options, s.tls_options.sni.empty() ? s.target.host : s.tls_options.sni, s.reply_timeout);
     if (!h) {
       t.problem = "implicit TLS handshake failed: " + h.detail;
@@ -1027,7 +1028,7 @@ target_probe probe_target(const run_settings& s) {
   auto plain = p.ehlo(s);
   t.ehlo_readable = plain.has_value();
   t.info.extensions = plain.value_or(std::vector<std::string>{});
-  if (s.tls == tls_mode::implicit) {
+  if (s.tls == results::tls_mode::implicit) {
     t.info.tls_extensions = t.info.extensions;
   } else if (t.has("STARTTLS", false)) {
     p.conn.write("STARTTLS\r\n", s.reply_timeout);
@@ -1054,21 +1055,21 @@ target_probe probe_target(const run_settings& s) {
   return t;
 }
 
-case_result run_case(const scenario_case& c, const run_settings& s, const target_probe& t) {
+results::case_result run_case(const scenario_case& c, const run_settings& s, const target_probe& t) {
   // needs: the extension must be advertised where the case will run (2.2.1).
-  const bool in_tls = std::max(s.tls, c.tls) != tls_mode::none && !t.info.tls_extensions.empty();
+  const bool in_tls = std::max(s.tls, c.tls) != results::tls_mode::none && !t.info.tls_extensions.empty();
   for (const auto& kw : c.needs) {
     if (t.ehlo_readable && !t.has(kw, in_tls)) {
-      case_result out = result_for(c);
-      out.outcome = verdict::skip;
+      results::case_result out = result_for(c);
+      out.outcome = results::verdict::skip;
       out.reason = "the target does not advertise " + kw + (in_tls ? " inside TLS" : "");
       return out;
     }
   }
   if (c.client) {
     // A client case: smtpspec must play the server (`smtpspec client`).
-    case_result out = result_for(c);
-    out.outcome = verdict::error;
+    results::case_result out = result_for(c);
+    out.outcome = results::verdict::error;
     out.reason = "a client case: run it with 'smtpspec client'";
     return out;
   }
@@ -1076,9 +1077,9 @@ case_result run_case(const scenario_case& c, const run_settings& s, const target
   return run.run();
 }
 
-std::vector<case_result> run_cases(const std::vector<const scenario_case*>& cases, const run_settings& s,
+std::vector<results::case_result> run_cases(const std::vector<const scenario_case*>& cases, const run_settings& s,
                                    const target_probe& t, const progress_fn& progress) {
-  std::vector<case_result> results(cases.size());
+  std::vector<results::case_result> results(cases.size());
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
   std::mutex progress_mutex;

@@ -11,27 +11,11 @@ std::string source_position::to_string() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
-std::string rfc_ref::to_string() const { return citation().to_string(); }
-
-std::string rfc_ref::url() const { return citation().url(); }
-
 std::string_view to_string(client_profile p) noexcept {
   switch (p) {
     case client_profile::plain: return "plain";
     case client_profile::starttls: return "starttls";
     case client_profile::auth: return "auth";
-  }
-  return "?";
-}
-
-std::string_view to_string(tls_mode m) noexcept {
-  switch (m) {
-    case tls_mode::none:
-      return "none";
-    case tls_mode::starttls:
-      return "starttls";
-    case tls_mode::implicit:
-      return "implicit";
   }
   return "?";
 }

@@ -768,7 +768,7 @@ std::vector<std::string> word_list(reporter& r, const toml::node& n, std::string
 // RFC references, levels, TLS modes
 
 /// "5321#4.1.1.4" or "5321#D.1": RFC number, '#', section (digits, or an appendix letter, then .digits).
-std::optional<rfc_ref> parse_rfc_ref(std::string_view s) {
+std::optional<results::rfc_ref> parse_rfc_ref(std::string_view s) {
   const auto hash = s.find('#');
   if (hash == std::string_view::npos || hash == 0 || s[0] == '0') return std::nullopt;
   const auto number = decimal(s.substr(0, hash), 5);
@@ -788,7 +788,7 @@ std::optional<rfc_ref> parse_rfc_ref(std::string_view s) {
     while (i < section.size() && is_digit(section[i])) ++i;
     if (i == start) return std::nullopt;
   }
-  return rfc_ref{static_cast<std::uint16_t>(*number), std::string(section)};
+  return results::rfc_ref{static_cast<std::uint16_t>(*number), std::string(section)};
 }
 
 void bad_rfc(reporter& r, const toml::node& n, std::string_view text) {
@@ -796,8 +796,8 @@ void bad_rfc(reporter& r, const toml::node& n, std::string_view text) {
           "bad rfc reference " + shown(text) + ": expected \"RFC#SECTION\" such as \"5321#4.1.1.4\" or \"5321#D.1\"");
 }
 
-std::vector<rfc_ref> parse_rfc(reporter& r, const toml::node& n) {
-  std::vector<rfc_ref> out;
+std::vector<results::rfc_ref> parse_rfc(reporter& r, const toml::node& n) {
+  std::vector<results::rfc_ref> out;
   auto add = [&](const toml::node& e) {
     const auto* s = e.as_string();
     if (s == nullptr) {
@@ -828,12 +828,12 @@ std::optional<reference::level> parse_level(reporter& r, const toml::node& n) {
   return std::nullopt;
 }
 
-std::optional<tls_mode> parse_tls(reporter& r, const toml::node& n) {
+std::optional<results::tls_mode> parse_tls(reporter& r, const toml::node& n) {
   const auto* s = n.as_string();
   if (s != nullptr) {
-    if (s->get() == "none") return tls_mode::none;
-    if (s->get() == "starttls") return tls_mode::starttls;
-    if (s->get() == "implicit") return tls_mode::implicit;
+    if (s->get() == "none") return results::tls_mode::none;
+    if (s->get() == "starttls") return results::tls_mode::starttls;
+    if (s->get() == "implicit") return results::tls_mode::implicit;
   }
   r.error(n, "'tls' must be a string: none, starttls or implicit" + (s ? " (not " + shown(s->get()) + ")" : ""));
   return std::nullopt;
@@ -1202,7 +1202,7 @@ void parse_case_optional(reporter& r, const toml::table& t, scenario_case& c) {
                         "EHLO keywords such as \"PIPELINING\", optionally with one parameter (\"AUTH PLAIN\")");
     for (auto& keyword : c.needs) keyword = upper(keyword);
   }
-  if (const auto* n = t.get("tls")) c.tls = parse_tls(r, *n).value_or(tls_mode::none);
+  if (const auto* n = t.get("tls")) c.tls = parse_tls(r, *n).value_or(results::tls_mode::none);
   if (const auto* n = t.get("timeout")) c.timeout = duration_of(r, *n, "timeout");
   if (const auto* n = t.get("check")) c.checks = parse_checks(r, *n);
 }

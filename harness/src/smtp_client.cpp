@@ -13,6 +13,7 @@
 #include "smtpspec/reference/data_transparency.hpp"
 #include "smtpspec/reference/error.hpp"
 #include "smtpspec/reference/line_reader.hpp"
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::harness {
 namespace ref = smtpspec::reference;
@@ -144,7 +145,7 @@ std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count
 
 class client_session {
  public:
-  client_session(const submission& s, transcript& log) : s_(s), log_(log), conn_(log) {}
+  client_session(const submission& s, results::transcript& log) : s_(s), log_(log), conn_(log) {}
   submission_result run();
 
  private:
@@ -186,7 +187,7 @@ class client_session {
   void stop_quit(submission_status st, std::string error, std::optional<ref::reply> r = std::nullopt);
 
   const submission& s_;
-  transcript& log_;
+  results::transcript& log_;
   connection conn_;
   submission_result res_;
 
@@ -768,11 +769,11 @@ std::string check_submission(const submission& s) {
   if (s.to.empty()) return "no recipient: give at least one";
   if (s.count == 0) return "count must be at least 1";
   if (s.helo.empty() || has_octet_of(s.helo, k_line_breakers) || s.helo.find(' ') != std::string::npos)
-    return "bad HELO domain '" + visible(s.helo) + "'";
+    return "bad HELO domain '" + results::visible(s.helo) + "'";
   auto check = [&](const std::string& raw, bool may_be_empty) -> std::string {
     std::string a = strip_angles(raw);
     if (a.empty() && !may_be_empty) return "empty recipient address";
-    if (has_octet_of(a, k_line_breakers) || has_octet_of(a, "<>")) return "bad address '" + visible(raw) + "'";
+    if (has_octet_of(a, k_line_breakers) || has_octet_of(a, "<>")) return "bad address '" + results::visible(raw) + "'";
     return {};
   };
   if (auto e = check(s.from, true); !e.empty()) return e;
@@ -781,7 +782,7 @@ std::string check_submission(const submission& s) {
   return {};
 }
 
-submission_result submit(const submission& s, transcript& log) {
+submission_result submit(const submission& s, results::transcript& log) {
   if (auto e = check_submission(s); !e.empty()) throw std::invalid_argument(e);
   client_session session(s, log);
   return session.run();

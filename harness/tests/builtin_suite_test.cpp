@@ -37,7 +37,7 @@ class embedded_target {
     EXPECT_TRUE(target_.reachable) << target_.problem;
   }
 
-  std::vector<case_result> run(const std::vector<const scenario_case*>& cases) {
+  std::vector<results::case_result> run(const std::vector<const scenario_case*>& cases) {
     return run_cases(cases, settings_, target_);
   }
 
@@ -99,9 +99,9 @@ TEST(builtin_suites, the_embedded_reference_server_passes_every_case) {
   for (const auto& r : results) {
     // A case may only skip because it needs an extension the server does not
     // offer (the embedded server does not implement EXPN, for one).
-    const bool needs_skip = r.outcome == verdict::skip && r.reason.rfind("the target does not advertise", 0) == 0;
-    if (r.outcome == verdict::pass) ++passed;
-    EXPECT_TRUE(r.outcome == verdict::pass || needs_skip)
+    const bool needs_skip = r.outcome == results::verdict::skip && r.reason.rfind("the target does not advertise", 0) == 0;
+    if (r.outcome == results::verdict::pass) ++passed;
+    EXPECT_TRUE(r.outcome == results::verdict::pass || needs_skip)
         << r.id << " (" << r.source << "): " << to_string(r.outcome) << ": " << r.reason;
   }
   EXPECT_GE(passed, 200u);
@@ -122,7 +122,7 @@ TEST_P(mutation_test, the_aimed_cases_fail) {
   ASSERT_EQ(cases.size(), m.aimed.size()) << "a case id in the mutation table does not exist";
   embedded_target target(m.broken);
   for (const auto& r : target.run(cases))
-    EXPECT_EQ(r.outcome, verdict::fail) << reference::to_string(m.broken) << " was not caught by " << r.id << ": "
+    EXPECT_EQ(r.outcome, results::verdict::fail) << reference::to_string(m.broken) << " was not caught by " << r.id << ": "
                                         << to_string(r.outcome) << " " << r.reason;
 }
 

@@ -30,8 +30,8 @@ std::vector<const scenario_case*> cases(const std::vector<std::string>& ids = {}
 
 /// Runs `which` with `smtpspec send` (plus `--defect NAME` when given, and `extra`
 /// options) as the client.
-std::map<std::string, case_result> run(const std::vector<const scenario_case*>& which, const std::string& defect = {},
-                                       const std::string& extra = {}) {
+std::map<std::string, results::case_result> run(const std::vector<const scenario_case*>& which, const std::string& defect = {},
+                                                const std::string& extra = {}) {
   client_run_settings s;
   s.listen = "127.0.0.1:0";
   s.case_timeout = std::chrono::milliseconds(20000);
@@ -46,8 +46,8 @@ std::map<std::string, case_result> run(const std::vector<const scenario_case*>& 
   s.exec[client_profile::plain] = base;
   s.exec[client_profile::starttls] = base + " --tls require-starttls --ca-file {cafile}";
   s.exec[client_profile::auth] = base + " --tls require-starttls --ca-file {cafile} --auth-user {user} --auth-password {password}";
-  target_info info;
-  std::map<std::string, case_result> out;
+  results::target_info info;
+  std::map<std::string, results::case_result> out;
   for (auto& r : run_client_cases(which, s, info)) out.emplace(r.id, std::move(r));
   std::filesystem::remove_all(s.work_dir);
   return out;
@@ -67,7 +67,7 @@ TEST(client_suite, the_good_client_passes_every_case) {
   const auto results = run(cases());
   ASSERT_EQ(results.size(), cases().size());
   for (const auto& [id, r] : results)
-    EXPECT_EQ(r.outcome, verdict::pass) << id << ": " << to_string(r.outcome) << " " << r.reason;
+    EXPECT_EQ(r.outcome, results::verdict::pass) << id << ": " << to_string(r.outcome) << " " << r.reason;
 }
 
 // RFC 5321 4.1.1.1 asks a client without a domain name for an address literal in
@@ -78,7 +78,7 @@ TEST(client_suite, helo_with_an_address_literal_is_one_should_finding) {
       run(cases({"client.session.helo-fallback-502", "client.session.helo-fallback-500"}), {}, " --helo '[127.0.0.1]'");
   ASSERT_EQ(results.size(), 2u);
   for (const auto& [id, r] : results) {
-    EXPECT_EQ(r.outcome, verdict::warn) << id << ": " << r.reason;
+    EXPECT_EQ(r.outcome, results::verdict::warn) << id << ": " << r.reason;
     ASSERT_EQ(r.findings.size(), 1u) << id << ": " << r.reason;
     EXPECT_EQ(r.findings[0].strength, reference::level::should) << id;
     EXPECT_EQ(r.findings[0].cite.to_string(), "RFC 5321 4.1.1.1") << id;
@@ -91,9 +91,9 @@ TEST(client_suite, going_on_after_a_refused_auth_is_no_finding) {
   const auto results = run(cases({"client.auth.refused"}), {}, " --auth-optional");
   ASSERT_EQ(results.size(), 1u);
   const auto& r = results.begin()->second;
-  EXPECT_EQ(r.outcome, verdict::pass) << r.reason;
-  const auto sent_data = std::any_of(r.transcript.begin(), r.transcript.end(), [](const transcript_event& e) {
-    return e.what == transcript_event::kind::client_bytes && e.bytes.find("DATA\r\n") != std::string::npos;
+  EXPECT_EQ(r.outcome, results::verdict::pass) << r.reason;
+  const auto sent_data = std::any_of(r.transcript.begin(), r.transcript.end(), [](const results::transcript_event& e) {
+    return e.what == results::transcript_event::kind::client_bytes && e.bytes.find("DATA\r\n") != std::string::npos;
   });
   EXPECT_TRUE(sent_data) << "the client went on with the transaction";
 }
@@ -102,7 +102,7 @@ TEST(client_suite, going_on_after_a_refused_auth_is_no_finding) {
 struct aimed {
   const char* defect;
   std::vector<std::string> fail;
-  verdict expected = verdict::fail;  ///< WARN for a SHOULD case
+  results::verdict expected = results::verdict::fail;  ///< WARN for a SHOULD case
 };
 
 class client_mutation : public ::testing::TestWithParam<aimed> {};
@@ -132,8 +132,8 @@ INSTANTIATE_TEST_SUITE_P(
                       aimed{"no_helo_fallback", {"client.session.helo-fallback-502"}},
                       // RFC 1870 6.1 is a SHOULD NOT. (It FAILed while MAIL refused 552 made the
                       // RCPTs and DATA pipelined behind it look out of order.)
-                      aimed{"ignore_size", {"client.extensions.size-limit"}, verdict::warn},
-                      aimed{"helo_before_ehlo", {"client.session.ehlo-first"}, verdict::warn}),
+                      aimed{"ignore_size", {"client.extensions.size-limit"}, results::verdict::warn},
+                      aimed{"helo_before_ehlo", {"client.session.ehlo-first"}, results::verdict::warn}),
     [](const auto& p) { return std::string(p.param.defect); });
 
 }  // namespace

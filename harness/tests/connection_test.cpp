@@ -29,6 +29,8 @@ using net::awaitable;
 using net::redirect_error;
 using net::use_awaitable;
 using namespace std::chrono_literals;
+using results::transcript;
+using results::transcript_event;
 
 constexpr auto k_long = 10s;   // for operations that must succeed
 constexpr auto k_short = 100ms;  // for operations that must time out

@@ -70,7 +70,7 @@ class client {
 
   const io_result& last() const { return last_; }
   connection& conn() { return conn_; }
-  const transcript& log() const { return log_; }
+  const results::transcript& log() const { return log_; }
 
  private:
   /// Length of the first complete reply in buf_, 0 if none: 4.2.1, the last line
@@ -86,7 +86,7 @@ class client {
     }
   }
 
-  transcript log_;
+  results::transcript log_;
   connection conn_;
   std::string buf_;
   io_result last_;

@@ -186,7 +186,7 @@ check = { accepted_messages = 1, delivered_contains = ["x {nonce}"], delivered_l
   EXPECT_EQ(c.level, reference::level::should);
   EXPECT_EQ(c.tags, (std::vector<std::string>{"ordering", "smuggling"}));
   EXPECT_EQ(c.needs, (std::vector<std::string>{"PIPELINING", "STARTTLS", "8BITMIME"}));
-  EXPECT_EQ(c.tls, tls_mode::starttls);
+  EXPECT_EQ(c.tls, results::tls_mode::starttls);
   ASSERT_TRUE(c.timeout.has_value());
   EXPECT_EQ(*c.timeout, 2500ms);
   EXPECT_EQ(c.checks.accepted_messages, 1);
@@ -206,7 +206,7 @@ TEST(ScenarioLoader, Defaults) {
   EXPECT_EQ(c.level, reference::level::must);
   EXPECT_TRUE(c.tags.empty());
   EXPECT_TRUE(c.needs.empty());
-  EXPECT_EQ(c.tls, tls_mode::none);
+  EXPECT_EQ(c.tls, results::tls_mode::none);
   EXPECT_FALSE(c.timeout.has_value());
   EXPECT_FALSE(c.checks.accepted_messages.has_value());
   EXPECT_FALSE(c.checks.reply_content);
@@ -214,8 +214,8 @@ TEST(ScenarioLoader, Defaults) {
 }
 
 TEST(ScenarioLoader, TlsModesAndLevels) {
-  for (const auto& [text, mode] : {std::pair{"none", tls_mode::none}, std::pair{"starttls", tls_mode::starttls},
-                                   std::pair{"implicit", tls_mode::implicit}}) {
+  for (const auto& [text, mode] : {std::pair{"none", results::tls_mode::none}, std::pair{"starttls", results::tls_mode::starttls},
+                                   std::pair{"implicit", results::tls_mode::implicit}}) {
     const auto r = load(doc("tls = \""s + text + "\"\nsteps = [ { send = \"NOOP\" } ]\n"));
     ASSERT_TRUE(loads(r)) << text;
     EXPECT_EQ(r.suites[0].cases[0].tls, mode);
@@ -950,12 +950,12 @@ TEST(ScenarioModel, ToStrings) {
   EXPECT_EQ((source_position{"a.toml", 3, 7}).to_string(), "a.toml:3:7");
   EXPECT_EQ((source_position{"a.toml", 0, 0}).to_string(), "a.toml");
   EXPECT_EQ((load_error{{"a.toml", 1, 2}, "bad"}).to_string(), "a.toml:1:2: bad");
-  EXPECT_EQ((rfc_ref{5321, "4.1.1.4"}).to_string(), "RFC 5321 4.1.1.4");
-  EXPECT_EQ((rfc_ref{5321, "4.1.1.4"}).url(), "https://www.rfc-editor.org/rfc/rfc5321#section-4.1.1.4");
-  EXPECT_EQ((rfc_ref{3207, "4"}).citation(), (reference::citation{3207, "4"}));
-  EXPECT_EQ(to_string(tls_mode::none), "none");
-  EXPECT_EQ(to_string(tls_mode::starttls), "starttls");
-  EXPECT_EQ(to_string(tls_mode::implicit), "implicit");
+  EXPECT_EQ((results::rfc_ref{5321, "4.1.1.4"}).to_string(), "RFC 5321 4.1.1.4");
+  EXPECT_EQ((results::rfc_ref{5321, "4.1.1.4"}).url(), "https://www.rfc-editor.org/rfc/rfc5321#section-4.1.1.4");
+  EXPECT_EQ((results::rfc_ref{3207, "4"}).citation(), (reference::citation{3207, "4"}));
+  EXPECT_EQ(to_string(results::tls_mode::none), "none");
+  EXPECT_EQ(to_string(results::tls_mode::starttls), "starttls");
+  EXPECT_EQ(to_string(results::tls_mode::implicit), "implicit");
   reply_expectation e;
   EXPECT_EQ(e.to_string(), "");
   e.codes = {250, 251};

@@ -27,11 +27,15 @@
 
 #include "smtpspec/harness/reference_server.hpp"
 #include "smtpspec/harness/tls.hpp"
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::harness {
 namespace {
 
 using namespace std::chrono_literals;
+using results::transcript;
+using results::transcript_event;
+using results::visible;
 constexpr auto k_deadline = 20s;  // every wait of the tests and of the scripted server
 
 // ---------------------------------------------------------------------------------

@@ -184,7 +184,7 @@ std::optional<judged_reply> client_stream::on_reply(const reply& r, bool check_c
       if (out.slot.trailing_blanks) opt.lenient = opt.lenient | leniency::trailing_whitespace;
       auto parsed = parse_command(out.slot.line, opt);
       if (!parsed) {  // cannot happen: the line parsed when it was queued
-        out.expected = model_.expect_invalid(out.slot.v, parsed.error());
+        out.expected = model_.expect_invalid(out.slot.v, parsed.error(), out.slot.line);
         out.grade = judge(out.expected, r);
         model_.on_invalid_reply(out.slot.v, r);
         break;
@@ -205,7 +205,7 @@ std::optional<judged_reply> client_stream::on_reply(const reply& r, bool check_c
       break;
     }
     case reply_slot::kind::invalid_line:
-      out.expected = model_.expect_invalid(out.slot.v, out.slot.error);
+      out.expected = model_.expect_invalid(out.slot.v, out.slot.error, out.slot.line);
       out.grade = judge(out.expected, r);
       if (check_content) out.content = model_.check_reply(out.slot.v, r);
       model_.on_invalid_reply(out.slot.v, r);

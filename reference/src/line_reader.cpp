@@ -50,13 +50,17 @@ bool line_reader::skip_discarded(std::string_view input, std::size_t& i) {
 }
 
 // The line reached max_line + 1 octets (4.5.3.1.4/4.5.3.1.5 count the CRLF). It is
-// not delivered: the caller answers it as a whole (e.g. 500 "line too long").
-line line_reader::report_too_long(std::size_t length) {
-  partial_.clear();
+// not delivered: the caller answers it as a whole (e.g. 500 "line too long"), but
+// its head (partial_ then `head`, at most max_line octets) names the verb or the
+// reply code the peer meant.
+line line_reader::report_too_long(std::string_view head, std::size_t length) {
+  partial_.append(head.substr(0, opt_.max_line - std::min(opt_.max_line, partial_.size())));
   clear_line();
   line l;
   l.state = line::status::too_long;
   l.length = length;
+  l.text = partial_;
+  release_partial_ = true;
   return l;
 }
 
@@ -107,7 +111,10 @@ line line_reader::next(std::string_view& input) {
       input.remove_prefix(i + 1);
       if (length > opt_.max_line) {
         pending_cr_ = false;
-        return report_too_long(length);
+        std::string_view head(p + begin, i - begin);
+        if (prev_cr && !head.empty()) head.remove_suffix(1);  // the CR of the CRLF
+        else if (prev_cr && !partial_.empty()) partial_.pop_back();
+        return report_too_long(head, length);
       }
       return end_line(std::string_view(p, i + 1), begin, i, prev_cr);
     }
@@ -120,7 +127,7 @@ line line_reader::next(std::string_view& input) {
       discarding_ = true;
       pending_cr_ = c == '\r';
       input.remove_prefix(i + 1);
-      return report_too_long(length);
+      return report_too_long(std::string_view(p + begin, i + 1 - begin), length);
     }
   }
   if (i > begin) {

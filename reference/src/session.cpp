@@ -55,21 +55,32 @@ std::string_view extension_for_mail_param(std::string_view keyword) {
   if (iequals(keyword, "SMTPUTF8")) return "SMTPUTF8";
   if (iequals(keyword, "AUTH")) return "AUTH";
   if (iequals(keyword, "RET") || iequals(keyword, "ENVID")) return "DSN";
+  if (iequals(keyword, "REQUIRETLS")) return "REQUIRETLS";     // RFC 8689 4.1
+  if (iequals(keyword, "MT-PRIORITY")) return "MT-PRIORITY";   // RFC 6710 3
+  if (iequals(keyword, "BY")) return "DELIVERBY";              // RFC 2852 4
+  if (iequals(keyword, "HOLDFOR") || iequals(keyword, "HOLDUNTIL")) return "FUTURERELEASE";  // RFC 4865 3
+  if (iequals(keyword, "MTRK")) return "MTRK";                 // RFC 3885 3
+  if (iequals(keyword, "RRVS")) return "RRVS";                 // RFC 7293 3
   return {};
 }
 
 std::string_view extension_for_rcpt_param(std::string_view keyword) {
   if (iequals(keyword, "NOTIFY") || iequals(keyword, "ORCPT")) return "DSN";
+  if (iequals(keyword, "RRVS")) return "RRVS";  // RFC 7293 3
   return {};
 }
 
 /// The first parameter the client may not use: not tied to an extension the server
 /// advertised (4.1.1.3: "MUST NOT transmit parameters other than those associated
-/// with a service extension offered by the server").
+/// with a service extension offered by the server"). A parameter named like an
+/// advertised keyword the model does not know (a private "XFOO" extension with an
+/// "XFOO=" parameter) is taken to belong to it.
 std::optional<std::string_view> unoffered_param(const session_state& s, const command& c) {
   for (const auto& p : c.params) {
     auto ext = c.kind == verb::mail ? extension_for_mail_param(p.keyword) : extension_for_rcpt_param(p.keyword);
-    if (ext.empty() || !s.offers(ext)) return p.keyword;
+    if (ext.empty() && extension_for_mail_param(p.keyword).empty() && extension_for_rcpt_param(p.keyword).empty())
+      ext = p.keyword;
+    if (!s.offers(ext)) return p.keyword;
     // BODY=BINARYMIME needs BINARYMIME (RFC 3030 3) on top of 8BITMIME.
     if (iequals(p.keyword, "BODY") && iequals(p.value, "BINARYMIME") && !s.offers("BINARYMIME")) return p.keyword;
   }
@@ -130,8 +141,10 @@ expectation expect_mail(const session_state& s, const command& c) {
                 "MAIL parameter " + std::string(*p) +
                     " was not advertised: 555 expected (RFC 5321 4.1.1.11); the client broke 4.1.1.3");
   if (auto utf8 = c.params.find("SMTPUTF8"); utf8 && utf8->has_value)
-    // RFC 6531 3.4: "If this parameter is provided, it MUST not accept a value."
-    return make({501, 555}, level::must, {6531, "3.4"}, "SMTPUTF8 takes no value: 501/555 (RFC 6531 3.4)");
+    // RFC 6531 3.1 (4): "The parameter does not accept a value." No requirement keyword
+    // says what the server does with one (3.4's "MUST not accept a value" is about the
+    // parameter the client supplies), so SHOULD, as for other malformed parameters.
+    return make({501, 555}, level::should, {6531, "3.1"}, "SMTPUTF8 takes no value: 501/555 (RFC 6531 3.1)");
   if (auto size = c.params.find("SIZE"); size && s.offers("SIZE")) {
     auto declared = parse_u64(size->value);
     auto limit = s.extensions.size_limit();
@@ -251,8 +264,26 @@ level before_hello(const session_state& s, level normal) {
   return s.where == phase::greeted ? level::should : normal;
 }
 
-/// Codes no server may give to `v`, whatever the state.
-void add_forbidden(expectation& e, verb v) {
+/// The command carries an optional argument or parameter that a 500 may be
+/// complaining about (see forbidden_code::argued).
+bool argued(const command& c) {
+  switch (c.kind) {
+    case verb::noop:
+    case verb::help:
+      return !c.argument.empty();
+    case verb::mail:
+    case verb::rcpt:
+      return !c.params.empty();
+    case verb::vrfy:
+      return c.smtputf8_param;
+    default:
+      return false;
+  }
+}
+
+/// Codes no server may give to `v`, whatever the state. `c`: the command, when it
+/// parsed (see forbidden_code::argued).
+void add_forbidden(expectation& e, verb v, const command* c = nullptr) {
   switch (v) {
     // Not EHLO: 4.1.4 lists 500 among its refusals, and 3.2 expects old servers
     // to answer it with "command not recognized".
@@ -267,13 +298,23 @@ void add_forbidden(expectation& e, verb v) {
       // 4.3.2: "producing a "command not recognized" error in response to the
       // required subset of these commands is a violation of this specification"
       // (the subset of 4.5.1).
-      e.forbidden.push_back({500, k_sequences, "500 (not recognized) to a command every server implements (4.5.1)"});
+      e.forbidden.push_back({500, k_sequences, "500 (not recognized) to a command every server implements (4.5.1)",
+                             true, c != nullptr && argued(*c)});
       break;
     default:
       break;
   }
   if (v == verb::helo)
     e.forbidden.push_back({502, {5321, "4.1.1.1"}, "502 to HELO: \"servers MUST support the HELO command\""});
+  if (v == verb::vrfy)
+    // 4.5.1 lists VRFY in the minimum implementation; 7.3: "If a site disables
+    // these commands for security reasons, the SMTP server MUST return a 252
+    // response". 502 (not implemented) is neither, but 4.3.2 lists 502 among
+    // VRFY's replies: the RFC disagrees with itself, so this is a SHOULD.
+    e.forbidden.push_back({502, {5321, "7.3"},
+                           "502 (not implemented) to VRFY: a site that disables VRFY MUST answer 252 (RFC 5321 "
+                           "7.3) and 4.5.1 requires VRFY, though 4.3.2 lists 502 for it (graded at the lower level)",
+                           false, false, level::should});
   if (v != verb::quit)
     // 3.8: the server closes only after QUIT, after 421, or on a timeout; 221
     // announces a close.
@@ -326,6 +367,22 @@ std::string_view to_string(outcome o) noexcept {
   return "?";
 }
 
+namespace {
+/// forbidden_code::syntax_reading: does this 500 complain about an argument rather
+/// than say "command not recognized"? RFC 3463 3.6: X.5.4 "Invalid command
+/// arguments" says so; X.5.1 "Invalid command" says the opposite; X.5.2 "Syntax
+/// error" covers both ("the syntax was wrong or the command is unrecognized"), so
+/// then, as without a status, the command decides: only one that carries an
+/// optional argument can have drawn a complaint about it.
+bool read_as_syntax_complaint(const reply& r, bool argued) {
+  if (r.status && r.status->subject == 5) {
+    if (r.status->detail == 4) return true;
+    if (r.status->detail == 1) return false;
+  }
+  return argued;
+}
+}  // namespace
+
 bool expectation::lists(std::uint16_t code) const noexcept {
   return std::find(codes.begin(), codes.end(), code) != codes.end();
 }
@@ -359,11 +416,12 @@ judgement judge(const expectation& e, const reply& r) {
   j.strength = e.strength;
   const int klass = r.klass();
   for (const auto& f : e.forbidden)
-    if (f.code == r.code) {
+    if (f.code == r.code && !(f.syntax_reading && read_as_syntax_complaint(r, f.argued))) {
       j.kind = outcome::wrong_class;
-      j.strength = level::must;
+      j.strength = f.strength;
       j.cite = f.cite;
       j.explanation = std::string(f.why) + " (" + f.cite.to_string() + ")";
+      j.rule = std::string(f.why);
       return j;
     }
   if (klass < 2 || klass > 5) {
@@ -373,6 +431,7 @@ judgement judge(const expectation& e, const reply& r) {
     j.strength = level::must;
     j.cite = k_sequences;
     j.explanation = "reply code " + std::to_string(r.code) + " does not start with 2 to 5 (RFC 5321 4.3.2)";
+    j.rule = "reply codes start with 2 to 5 (RFC 5321 4.3.2)";
     return j;
   }
   if (r.code == 421 || e.lists(r.code)) {
@@ -386,12 +445,14 @@ judgement judge(const expectation& e, const reply& r) {
     // 4.3.2's lists are a SHOULD; where the expectation itself is only a MAY
     // (limits a server may exceed), an unlisted code is no more than that.
     j.strength = e.strength == level::may ? level::may : level::should;
+    j.rule = e.rule + " (a code of that class, not listed)";
     j.explanation = std::to_string(r.code) + " has an acceptable first digit but is not among " + e.describe() +
                     " (RFC 5321 4.3.2: the lists SHOULD be strictly adhered to)";
     return j;
   }
   j.kind = outcome::wrong_class;
   j.explanation = std::to_string(r.code) + " where " + e.describe() + " was expected: " + e.rule;
+  j.rule = e.rule;
   return j;
 }
 
@@ -467,7 +528,7 @@ expectation session::expect(const command& c) const {
     return make({503}, level::should, {5321, "3.1"},
                 "after a 554 greeting the server SHOULD answer every command but QUIT with 503 (RFC 5321 3.1)");
   auto e = expect_command(s, c);
-  add_forbidden(e, c.kind);
+  add_forbidden(e, c.kind, &c);
   return e;
 }
 
@@ -487,8 +548,10 @@ expectation session::expect_command(const session_state& s, const command& c) co
       // arguments."
       return make({250}, before_hello(s, level::must), {5321, "4.1.1.5"}, "RSET: 250 (RFC 5321 4.1.1.5)");
     case verb::vrfy:
-      return make({250, 251, 252, 550, 551, 553, 502, 504, 530}, before_hello(s, level::must), k_sequences,
-                  "VRFY: 250/251/252, or 550/551/553/502/504 (RFC 5321 4.3.2)", class_bit(4));
+      // 502 is graded apart (add_forbidden): 4.5.1 and 7.3 against 4.3.2.
+      return make({250, 251, 252, 550, 551, 553, 504, 530}, before_hello(s, level::must), k_sequences,
+                  "VRFY: 250/251/252, or 550/551/553/504 (RFC 5321 4.3.2; a disabled VRFY gets 252, 7.3)",
+                  class_bit(4));
     case verb::expn:
       return make({250, 252, 550, 500, 502, 504, 530}, before_hello(s, level::must), k_sequences,
                   "EXPN: 250/252, or 550/500/502/504 (RFC 5321 4.3.2)", class_bit(4));
@@ -500,6 +563,10 @@ expectation session::expect_command(const session_state& s, const command& c) co
         // RFC 3030 2: a chunking transaction continues only with BDAT (or RSET); after
         // a failed one "A RSET command MUST be issued ... before additional commands".
         return make({250, 503}, level::should, {3030, "2"}, "NOOP inside a BDAT transaction: 250, or 503 until RSET");
+      if (!c.argument.empty())
+        // 4.1.1.9: "If a parameter string is specified, servers SHOULD ignore it."
+        return make({250}, level::should, {5321, "4.1.1.9"},
+                    "NOOP with a parameter string: 250 (RFC 5321 4.1.1.9: servers SHOULD ignore the parameter)");
       // 4.1.1.9: NOOP "specifies no action other than that the receiver send a 250 OK".
       return make({250}, before_hello(s, level::must), {5321, "4.1.1.9"}, "NOOP: 250 (RFC 5321 4.1.1.9)");
     case verb::quit:
@@ -514,15 +581,13 @@ expectation session::expect_command(const session_state& s, const command& c) co
     case verb::unknown:
       break;
   }
-  return expect_invalid(verb::unknown, {error::unknown_verb, 0});
+  return expect_unknown_verb(c.verb_text);
 }
 
-expectation session::expect_invalid(verb v, const parse_error& e) const {
+expectation session::expect_invalid(verb v, const parse_error& e, std::string_view line) const {
   switch (e.code) {
     case error::unknown_verb:
-      // 4.3.2: 500 "if the command name was not recognized"; 4.2.4: 502 is for
-      // recognised but unimplemented commands; 3.8: not a reason to close.
-      return make({500}, level::must, k_sequences, "an unrecognized command gets 500 (RFC 5321 4.3.2, 4.2.4)");
+      return expect_unknown_verb(line);
     case error::line_too_long:
       // 4.5.3.1: the limits are minimums a receiver must accept; a server may
       // process a longer line, so only a 5yz other than 500 is remarkable.
@@ -543,7 +608,14 @@ expectation session::expect_invalid(verb v, const parse_error& e) const {
         return make({550, 553, 501, 500}, level::should, {6531, "3.4"},
                     "a UTF-8 address without the SMTPUTF8 parameter: 550/553 X.6.7 (RFC 6531 3.5); accepting it "
                     "tolerates the client's breach of RFC 6531 3.4");
-      [[fallthrough]];
+      // RFC 5321 contradicts itself on octets >= 0x80 in commands: 2.4 says
+      // "Receiving systems SHOULD reject such commands, normally using "500 syntax
+      // error - invalid character" replies", 4.1.2 that invalid character codes
+      // MUST get 501. Graded at the lower level, citing both. (Invalid UTF-8 is
+      // 8-bit octets too: the same rule, with or without SMTPUTF8.)
+      return make({500, 501, 550, 553}, level::should, {5321, "2.4"},
+                  "octets above 127 in a command: rejected with 500 (RFC 5321 2.4, SHOULD) or 501 (4.1.2, MUST); the "
+                  "RFC disagrees with itself, so this is graded at the lower level");
     case error::control_character:
     case error::nul_octet:
       // 4.1.2: "SMTP servers that receive a command in which invalid character codes
@@ -569,6 +641,38 @@ expectation session::expect_invalid(verb v, const parse_error& e) const {
     return make({501, 553, 555, 500}, level::should, k_order,
                 "a malformed MAIL/RCPT argument: 501 or 553 (RFC 5321 4.1.4, 4.3.2)");
   return make({501, 500, 504}, level::should, k_sequences, "a syntax error in arguments: 501 (RFC 5321 4.3.2)");
+}
+
+expectation session::expect_unknown_verb(std::string_view line) const {
+  const std::string_view name = line.substr(0, std::min(line.find(' '), line.size()));
+  if (name.find_first_not_of(" \t") == std::string_view::npos)
+    // A line of blanks names no command: a syntax error (500 or 501, 4.3.2).
+    return make({500, 501}, level::should, k_sequences, "a command line with no verb: 500 or 501 (RFC 5321 4.3.2)");
+  if (state_.offers(name)) {
+    // An extension verb the server advertised: its own RFC sets the replies. 4.2.4:
+    // "Extended SMTP systems MUST NOT list capabilities in response to EHLO for
+    // which they will return 502 (or 500) replies."
+    auto e = make({}, level::may, {5321, "4.2.4"}, "an advertised extension command: the replies its extension defines",
+                  class_bit(2) | class_bit(3) | class_bit(4) | class_bit(5));
+    e.forbidden.push_back({500, {5321, "4.2.4"}, "500 to a command the server advertised in its EHLO reply"});
+    e.forbidden.push_back({502, {5321, "4.2.4"}, "502 to a command the server advertised in its EHLO reply"});
+    return e;
+  }
+  // Commands other specifications define (RFC 821's SEND, SOML, SAML and TURN;
+  // ETRN, RFC 1985; ATRN, RFC 2645) and common private ones (Postfix's XCLIENT and
+  // XFORWARD, Sendmail's VERB, ONEX and XUSR): a server may implement them without
+  // advertising them, so any reply is acceptable; 500/502 is what 4.2.4 expects of
+  // one that does not.
+  static constexpr std::string_view k_elsewhere[] = {"SEND", "SOML", "SAML",     "TURN", "ETRN", "ATRN",
+                                                     "XCLIENT", "XFORWARD", "VERB", "ONEX", "XUSR"};
+  if (std::any_of(std::begin(k_elsewhere), std::end(k_elsewhere), [&](std::string_view k) { return iequals(k, name); }))
+    return make({500, 502}, level::may, {5321, "4.2.4"},
+                "a command another specification defines: 500 or 502 when not implemented (RFC 5321 4.2.4), or "
+                "its own replies",
+                class_bit(2) | class_bit(3) | class_bit(4));
+  // 4.2.4: "If the command is not recognized, code 500 SHOULD be returned"; 4.3.2
+  // names 500 "if the command name was not recognized"; 3.8: not a reason to close.
+  return make({500}, level::should, {5321, "4.2.4"}, "an unrecognized command: 500 (RFC 5321 4.2.4, 4.3.2)");
 }
 
 expectation session::expect_end_of_data() const {

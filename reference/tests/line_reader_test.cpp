@@ -49,10 +49,11 @@ event complete(std::string text, std::size_t length) {
   return e;
 }
 
-event too_long(std::size_t length) {
+event too_long(std::size_t length, std::string head) {
   event e;
   e.state = status::too_long;
   e.length = length;
+  e.text = std::move(head);
   return e;
 }
 
@@ -173,12 +174,13 @@ TEST(LineReader, LineOfExactlyMaxLineIsAccepted) {
 TEST(LineReader, LineOneOverMaxLineIsTooLong) {
   const std::string text(511, 'x');
   // The 513th octet is the LF, which also ends the line: nothing is discarded.
-  EXPECT_EQ(read_whole({}, text + "\r\nQUIT\r\n"), (std::vector<event>{too_long(513), complete("QUIT", 6)}));
+  EXPECT_EQ(read_whole({}, text + "\r\nQUIT\r\n"), (std::vector<event>{too_long(513, text), complete("QUIT", 6)}));
 }
 
 TEST(LineReader, TooLongIsReportedOnceAndTheRestIsSkipped) {
   const line_reader_options opt{.max_line = 10};
-  EXPECT_EQ(read_whole(opt, std::string(30, 'A') + "\r\nNEXT\r\n"), (std::vector<event>{too_long(11), complete("NEXT", 6)}));
+  EXPECT_EQ(read_whole(opt, std::string(30, 'A') + "\r\nNEXT\r\n"),
+            (std::vector<event>{too_long(11, std::string(10, 'A')), complete("NEXT", 6)}));
 }
 
 TEST(LineReader, DiscardingEndsAtCrlfSplitAcrossInputs) {
@@ -190,16 +192,16 @@ TEST(LineReader, DiscardingEndsAtCrlfSplitAcrossInputs) {
   EXPECT_EQ(r.buffered(), 0u);
   read_into(r, "\nOK\r\n", events);
   EXPECT_FALSE(r.discarding());
-  EXPECT_EQ(events, (std::vector<event>{too_long(11), complete("OK", 4)}));
+  EXPECT_EQ(events, (std::vector<event>{too_long(11, std::string(10, 'A')), complete("OK", 4)}));
 }
 
 // While skipping, a bare LF ends the over-long line only when it would end any line.
 TEST(LineReader, DiscardingObeysTheFramingMode) {
   const std::string input = std::string(20, 'A') + "\nB\r\nOK\r\n";
-  EXPECT_EQ(read_whole({.max_line = 10}, input), (std::vector<event>{too_long(11), complete("OK", 4)}));
+  EXPECT_EQ(read_whole({.max_line = 10}, input), (std::vector<event>{too_long(11, std::string(10, 'A')), complete("OK", 4)}));
   event b = complete("B", 3);
   EXPECT_EQ(read_whole({.max_line = 10, .lf_ends_line = true}, input),
-            (std::vector<event>{too_long(11), b, complete("OK", 4)}));
+            (std::vector<event>{too_long(11, std::string(10, 'A')), b, complete("OK", 4)}));
 }
 
 TEST(LineReader, LfEndedLineCountsOneTerminatorOctet) {
@@ -207,7 +209,7 @@ TEST(LineReader, LfEndedLineCountsOneTerminatorOctet) {
   event fits = complete(std::string(9, 'x'), 10);
   fits.bare_lf = true;
   EXPECT_EQ(read_whole(opt, std::string(9, 'x') + "\n"), (std::vector<event>{fits}));
-  EXPECT_EQ(read_whole(opt, std::string(10, 'x') + "\n"), (std::vector<event>{too_long(11)}));
+  EXPECT_EQ(read_whole(opt, std::string(10, 'x') + "\n"), (std::vector<event>{too_long(11, std::string(10, 'x'))}));
 }
 
 // The bounded-memory promise: an endless line never costs more than max_line octets.
@@ -248,7 +250,7 @@ TEST(LineReader, ResetForgetsPartialLineAndDiscarding) {
   r.reset();
   EXPECT_EQ(r.buffered(), 0u);
   read_into(r, "OK\r\n", events);
-  EXPECT_EQ(events, (std::vector<event>{too_long(11), complete("OK", 4)}));
+  EXPECT_EQ(events, (std::vector<event>{too_long(11, std::string(10, 'A')), complete("OK", 4)}));
 }
 
 // A text returned from the held buffer must survive until the next call.
@@ -336,5 +338,22 @@ TEST(LineReader, OneOctetAtATimeGivesTheSameEvents) {
   }
 }
 
+}  // namespace
+}  // namespace smtpspec::reference
+
+namespace smtpspec::reference {
+namespace {
+// The head of an over-long line names its verb or code (client_stream reads a long
+// "EHLO ..." as EHLO); the CR of its CRLF is not part of it, however the input split.
+TEST(LineReader, TooLongHeadLeavesOutTheCrOfItsCrlf) {
+  const line_reader_options opt{.max_line = 10};
+  line_reader r(opt);
+  std::vector<event> events;
+  read_into(r, std::string(9, 'A') + "\r", events);
+  read_into(r, "\nOK\r\n", events);
+  EXPECT_EQ(events, (std::vector<event>{too_long(11, std::string(9, 'A')), complete("OK", 4)}));
+  EXPECT_EQ(read_whole(opt, std::string(9, 'A') + "\r\nOK\r\n"),
+            (std::vector<event>{too_long(11, std::string(9, 'A')), complete("OK", 4)}));
+}
 }  // namespace
 }  // namespace smtpspec::reference

@@ -215,7 +215,8 @@ INSTANTIATE_TEST_SUITE_P(
                       table_row{"MAIL FROM:<a@bar.com>", {250, 552, 451, 452, 550, 553, 503, 455, 555}},
                       table_row{"RCPT TO:<b@foo.com>", {250, 251, 550, 551, 552, 553, 450, 451, 452, 503, 455, 555}},
                       table_row{"DATA", {354, 503, 554}}, table_row{"RSET", {250}},
-                      table_row{"VRFY Crispin", {250, 251, 252, 550, 551, 553, 502, 504}},
+                      // 4.3.2 also lists 502; 4.5.1 and 7.3 make it a SHOULD finding (test vrfy.*).
+                      table_row{"VRFY Crispin", {250, 251, 252, 550, 551, 553, 504}},
                       table_row{"EXPN staff", {250, 252, 550, 500, 502, 504}}, table_row{"HELP", {211, 214, 502, 504}},
                       table_row{"NOOP", {250}}, table_row{"QUIT", {221}}));
 
@@ -293,8 +294,8 @@ TEST(extension_rules, smtputf8_takes_no_value) {
   fixture_lines lines;
   session s = after_ehlo(lines, "SMTPUTF8");
   auto e = s.expect(lines.parse("MAIL FROM:<a@bar.com> SMTPUTF8=YES"));
-  EXPECT_EQ(e.strength, level::must);
-  EXPECT_EQ(e.cite, (citation{6531, "3.4"}));
+  EXPECT_EQ(e.strength, level::should);
+  EXPECT_EQ(e.cite, (citation{6531, "3.1"}));
   EXPECT_FALSE(e.lists(250));
 }
 
@@ -394,22 +395,129 @@ TEST(order_of_commands, greeting_554_refuses_everything_but_quit) {
 
 // --- syntax errors --------------------------------------------------------------------------
 
-TEST(invalid_commands, unknown_verb_must_get_500) {
+TEST(invalid_commands, unknown_verb_should_get_500) {
+  // 4.2.4: "If the command is not recognized, code 500 SHOULD be returned."
   session s;
   s.on_greeting(make_reply("220 foo.com"));
-  auto e = s.expect_invalid(verb::unknown, {error::unknown_verb, 0});
+  auto e = s.expect_invalid(verb::unknown, {error::unknown_verb, 0}, "XYZZY plugh");
   EXPECT_EQ(judge(e, make_reply("500 unrecognized")).kind, outcome::conforming);
   EXPECT_EQ(judge(e, make_reply("502 not implemented")).kind, outcome::unlisted_code);
   EXPECT_EQ(judge(e, make_reply("250 OK")).kind, outcome::wrong_class);
-  EXPECT_EQ(judge(e, make_reply("250 OK")).strength, level::must);
+  EXPECT_EQ(judge(e, make_reply("250 OK")).strength, level::should);
+  EXPECT_EQ(e.cite, (citation{5321, "4.2.4"}));
 }
 
-TEST(invalid_commands, invalid_characters_must_get_501) {
+TEST(invalid_commands, advertised_extension_verb_is_not_unrecognized) {
+  // docs/fuzzing-lab.md bug 4: Postfix advertises ETRN and answers it 459; 4.2.4 only
+  // forbids 500/502 to what was advertised.
+  fixture_lines lines;
+  session s = after_ehlo(lines, "PIPELINING\nETRN");
+  auto e = s.expect_invalid(verb::unknown, {error::unknown_verb, 0}, "ETRN example.test");
+  EXPECT_EQ(judge(e, make_reply("459 4.3.0 <example.test>: Logging queue flush disabled")).kind, outcome::unlisted_code);
+  EXPECT_EQ(judge(e, make_reply("459 4.3.0 no")).strength, level::may);
+  auto refused = judge(e, make_reply("502 5.5.1 not implemented"));
+  EXPECT_EQ(refused.kind, outcome::wrong_class);
+  EXPECT_EQ(refused.strength, level::must);
+  EXPECT_EQ(refused.cite, (citation{5321, "4.2.4"}));
+}
+
+TEST(invalid_commands, verbs_other_specifications_define_may_get_any_reply) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "PIPELINING");
+  auto e = s.expect_invalid(verb::unknown, {error::unknown_verb, 0}, "XCLIENT NAME=spike.porcupine.org");
+  EXPECT_NE(judge(e, make_reply("250 Ok")).strength, level::must);
+  EXPECT_NE(judge(e, make_reply("250 Ok")).strength, level::should);
+  EXPECT_EQ(judge(e, make_reply("502 5.5.1 no")).kind, outcome::conforming);
+}
+
+TEST(invalid_commands, a_line_of_blanks_may_get_500_or_501) {
+  // docs/fuzzing-lab.md bug 2: "  " is a syntax error; 501 is as right as 500.
+  session s;
+  s.on_greeting(make_reply("220 foo.com"));
+  auto e = s.expect_invalid(verb::unknown, {error::unknown_verb, 0}, "  ");
+  EXPECT_EQ(judge(e, make_reply("501 5.5.4 empty command line")).kind, outcome::conforming);
+  EXPECT_EQ(judge(e, make_reply("500 5.5.2 syntax error")).kind, outcome::conforming);
+}
+
+TEST(invalid_commands, eight_bit_octets_are_graded_at_the_lower_of_two_levels) {
+  // 2.4 ("SHOULD reject ... 500") and 4.1.2 ("MUST reject ... 501") disagree.
   session s;
   auto e = s.expect_invalid(verb::mail, {error::eight_bit_octet, 14});
-  EXPECT_EQ(e.strength, level::must);
-  EXPECT_EQ(e.cite, (citation{5321, "4.1.2"}));
+  EXPECT_EQ(e.strength, level::should);
+  EXPECT_EQ(e.cite, (citation{5321, "2.4"}));
+  EXPECT_NE(e.rule.find("4.1.2"), std::string::npos);
   EXPECT_EQ(judge(e, make_reply("501 bad character")).kind, outcome::conforming);
+  EXPECT_EQ(judge(e, make_reply("500 syntax error - invalid character")).kind, outcome::conforming);
+  EXPECT_EQ(judge(e, make_reply("250 OK")).strength, level::should);
+}
+
+TEST(invalid_commands, control_characters_must_get_501) {
+  session s;
+  for (auto code : {error::control_character, error::nul_octet}) {
+    auto e = s.expect_invalid(verb::mail, {code, 14});
+    EXPECT_EQ(e.strength, level::must);
+    EXPECT_EQ(e.cite, (citation{5321, "4.1.2"}));
+    EXPECT_EQ(judge(e, make_reply("501 bad character")).kind, outcome::conforming);
+    EXPECT_EQ(judge(e, make_reply("250 OK")).kind, outcome::wrong_class);
+  }
+}
+
+TEST(reply_500, not_recognized_to_a_required_command_is_a_must_finding) {
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  auto j = judge(s.expect(lines.parse("NOOP")), make_reply("500 5.5.1 command unrecognized"));
+  EXPECT_EQ(j.kind, outcome::wrong_class);
+  EXPECT_EQ(j.strength, level::must);
+  EXPECT_EQ(j.cite, (citation{5321, "4.3.2"}));
+  // Without an enhanced code, a 500 to a bare required command can only mean "not recognized".
+  EXPECT_EQ(judge(s.expect(lines.parse("RSET")), make_reply("500 what?")).strength, level::must);
+  // X.5.2 "Syntax error" also covers "the command is unrecognized" (RFC 3463 3.6).
+  EXPECT_EQ(judge(s.expect(lines.parse("NOOP")), make_reply("500 5.5.2 Syntax error, command unrecognized")).strength,
+            level::must);
+}
+
+TEST(reply_500, a_syntax_complaint_about_an_argument_is_not_not_recognized) {
+  // OpenSMTPD: "500 5.5.4 Invalid command arguments" to "NOOP hello". 4.1.1.9 only
+  // says servers SHOULD ignore the parameter.
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  auto noop = judge(s.expect(lines.parse("NOOP hello")), make_reply("500 5.5.4 Invalid command arguments"));
+  EXPECT_EQ(noop.strength, level::should);
+  EXPECT_EQ(noop.cite, (citation{5321, "4.1.1.9"}));
+  // No enhanced code: an argued command's 500 is still read as a syntax complaint...
+  EXPECT_EQ(judge(s.expect(lines.parse("NOOP hello")), make_reply("500 huh")).strength, level::should);
+  // ...unless the status says "invalid command" (RFC 3463 X.5.1).
+  EXPECT_EQ(judge(s.expect(lines.parse("NOOP hello")), make_reply("500 5.5.1 unknown command")).strength, level::must);
+  // A MAIL parameter refused with 500 is a syntax complaint: a SHOULD (4.3.2 lists), never a MUST.
+  session big = after_ehlo(lines, "SIZE 1000");
+  auto size = judge(big.expect(lines.parse("MAIL FROM:<a@b.example> SIZE=99999")), make_reply("500 5.5.2 bad size"));
+  EXPECT_NE(size.kind, outcome::conforming);
+  EXPECT_EQ(size.strength, level::should);
+}
+
+TEST(vrfy, not_implemented_is_a_should_finding_and_252_conforms) {
+  // 4.5.1 lists VRFY in the minimum implementation, 7.3 wants 252 from a disabled
+  // VRFY, 4.3.2 lists 502: graded at the lower level.
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  auto j = judge(s.expect(lines.parse("VRFY postmaster")), make_reply("502 5.5.1 VRFY command is disabled"));
+  EXPECT_EQ(j.kind, outcome::wrong_class);
+  EXPECT_EQ(j.strength, level::should);
+  EXPECT_EQ(j.cite, (citation{5321, "7.3"}));
+  EXPECT_EQ(grade(s, lines.parse("VRFY postmaster"), "252 2.0.0 postmaster"), outcome::conforming);
+  EXPECT_EQ(grade(s, lines.parse("VRFY nobody"), "550 5.1.1 no such user"), outcome::conforming);
+}
+
+TEST(extension_rules, parameters_of_advertised_extensions_are_not_unoffered) {
+  // Review A1.8: REQUIRETLS, MT-PRIORITY, BY, HOLDFOR were treated as unadvertised.
+  fixture_lines lines;
+  session s = after_ehlo(lines, "REQUIRETLS\nMT-PRIORITY\nDELIVERBY\nFUTURERELEASE 604800 2012-10-23T01:57:43Z\nXFOO");
+  for (const char* mail : {"MAIL FROM:<a@b.example> REQUIRETLS", "MAIL FROM:<a@b.example> MT-PRIORITY=3",
+                           "MAIL FROM:<a@b.example> BY=120;R", "MAIL FROM:<a@b.example> HOLDFOR=600",
+                           "MAIL FROM:<a@b.example> XFOO=1"})
+    EXPECT_EQ(grade(s, lines.parse(mail), "250 OK"), outcome::conforming) << mail;
+  session plain = after_ehlo(lines, "PIPELINING");
+  EXPECT_NE(grade(plain, lines.parse("MAIL FROM:<a@b.example> REQUIRETLS"), "250 OK"), outcome::conforming);
 }
 
 TEST(invalid_commands, over_long_line_may_be_processed) {
@@ -436,7 +544,7 @@ TEST(invalid_commands, refused_ehlo_may_get_501_500_502_or_550) {
 TEST(invalid_commands, utf8_address_tolerated_when_smtputf8_is_offered_is_a_should) {
   fixture_lines lines;
   session plain = after_ehlo(lines, "PIPELINING");
-  EXPECT_EQ(plain.expect_invalid(verb::mail, {error::eight_bit_octet, 12}).strength, level::must);
+  EXPECT_EQ(plain.expect_invalid(verb::mail, {error::eight_bit_octet, 12}).strength, level::should);
   session utf8 = after_ehlo(lines, "SMTPUTF8");
   auto e = utf8.expect_invalid(verb::mail, {error::eight_bit_octet, 12});
   EXPECT_EQ(e.strength, level::should);
@@ -812,6 +920,37 @@ TEST(citations, render_as_text_and_link) {
   citation c{5321, "4.1.1.4"};
   EXPECT_EQ(c.to_string(), "RFC 5321 4.1.1.4");
   EXPECT_EQ(c.url(), "https://www.rfc-editor.org/rfc/rfc5321#section-4.1.1.4");
+}
+
+}  // namespace
+}  // namespace smtpspec::reference
+
+namespace smtpspec::reference {
+namespace {
+
+// docs/fuzzing-lab.md bugs 3 and 11: a command line over 512 octets that a server
+// processes normally is still read as its verb.
+TEST(over_long_lines, a_long_ehlo_processed_normally_is_exempt_from_rfc2034) {
+  client_stream cs;
+  cs.on_greeting(*parse_reply("220 x.example\r\n"));
+  cs.sent("EHLO client.example\r\n");
+  ASSERT_TRUE(cs.on_reply(*parse_reply("250-x.example\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n"), true));
+  cs.sent("EHLO client.example" + std::string(600, 'u') + "\r\n");
+  auto j = cs.on_reply(*parse_reply("250-x.example\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n"), true);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->slot.v, verb::ehlo);
+  EXPECT_TRUE(j->content.empty()) << j->content.front().text;
+  EXPECT_NE(j->grade.strength, level::must);
+}
+
+TEST(over_long_lines, a_long_quit_answered_221_closes_the_session) {
+  client_stream cs;
+  cs.on_greeting(*parse_reply("220 x.example\r\n"));
+  cs.sent("QUIT " + std::string(600, 'x') + "\r\nQUIT\r\n");
+  auto j = cs.on_reply(*parse_reply("221 2.0.0 Bye\r\n"));
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->slot.v, verb::quit);
+  EXPECT_EQ(cs.model().state().where, phase::closed);
 }
 
 }  // namespace

@@ -6,27 +6,27 @@
 
 namespace smtpspec::reports {
 
-int gating_rank(harness::verdict v, bool strict) noexcept {
+int gating_rank(results::verdict v, bool strict) noexcept {
   switch (v) {
-    case harness::verdict::pass:
-    case harness::verdict::skip: return 0;
-    case harness::verdict::warn: return strict ? 2 : 1;
-    case harness::verdict::fail:
-    case harness::verdict::error: return 2;
+    case results::verdict::pass:
+    case results::verdict::skip: return 0;
+    case results::verdict::warn: return strict ? 2 : 1;
+    case results::verdict::fail:
+    case results::verdict::error: return 2;
   }
   return 2;
 }
 
-baseline_diff compare(const harness::run_result& baseline, const harness::run_result& current, bool strict) {
+baseline_diff compare(const results::run_result& baseline, const results::run_result& current, bool strict) {
   baseline_diff d;
   d.baseline_started_at = baseline.started_at;
   d.baseline_target = baseline.target.address;
-  std::unordered_map<std::string, harness::verdict> before;
+  std::unordered_map<std::string, results::verdict> before;
   for (const auto& c : baseline.cases) before.emplace(c.id, c.outcome);
   std::unordered_set<std::string> seen;
   for (const auto& c : current.cases) {
     seen.insert(c.id);
-    verdict_change ch{c.id, c.title, harness::verdict::pass, c.outcome, false};
+    verdict_change ch{c.id, c.title, results::verdict::pass, c.outcome, false};
     auto it = before.find(c.id);
     if (it == before.end()) ch.new_case = true;
     else ch.before = it->second;

@@ -37,7 +37,7 @@ std::string joined(const std::vector<std::string>& v, std::string_view sep) {
 }
 
 /// What the text search looks in: id, title, suite, tags, citations and reason.
-std::string search_text(const harness::case_result& c) {
+std::string search_text(const results::case_result& c) {
   std::string s = c.id + ' ' + c.title + ' ' + c.suite + ' ' + joined(c.tags, " ");
   for (const auto& r : c.rfc) s += ' ' + r.to_string();
   s += ' ';
@@ -45,7 +45,7 @@ std::string search_text(const harness::case_result& c) {
   return s;
 }
 
-std::string rfc_numbers(const harness::case_result& c) {
+std::string rfc_numbers(const results::case_result& c) {
   std::set<std::uint16_t> seen;
   std::string s;
   for (const auto& r : c.rfc)
@@ -53,7 +53,7 @@ std::string rfc_numbers(const harness::case_result& c) {
   return s;
 }
 
-void render_finding(std::string& out, const harness::case_finding& f, const html_options& opt) {
+void render_finding(std::string& out, const results::case_finding& f, const html_options& opt) {
   const auto lvl = reference::to_string(f.strength);
   out += "<div class=\"finding ";
   escape(out, lvl);
@@ -78,7 +78,7 @@ void render_finding(std::string& out, const harness::case_finding& f, const html
   out += "</div>\n";
 }
 
-void render_summary_line(std::string& out, const harness::case_result& c, const html_options& opt) {
+void render_summary_line(std::string& out, const results::case_result& c, const html_options& opt) {
   out += "<summary>";
   verdict_badge(out, c.outcome);
   out += " <code class=id>";
@@ -95,7 +95,7 @@ void render_summary_line(std::string& out, const harness::case_result& c, const 
   out += " ms</span></summary>\n";
 }
 
-void render_facts(std::string& out, const harness::case_result& c, const html_options& opt) {
+void render_facts(std::string& out, const results::case_result& c, const html_options& opt) {
   out += "<dl class=facts><dt>Verdict</dt><dd>";
   verdict_badge(out, c.outcome);
   if (!c.reason.empty()) out += " ", escape(out, c.reason, escape_mode::text, opt.text_limit);
@@ -110,8 +110,8 @@ void render_facts(std::string& out, const harness::case_result& c, const html_op
   out += "<dt>Suite</dt><dd>";
   escape(out, c.suite, escape_mode::text, opt.text_limit);
   out += "</dd><dt>Connection</dt><dd>";
-  escape(out, c.tls == harness::tls_mode::none       ? "plaintext"
-              : c.tls == harness::tls_mode::starttls ? "STARTTLS (RFC 3207) before the steps"
+  escape(out, c.tls == results::tls_mode::none       ? "plaintext"
+              : c.tls == results::tls_mode::starttls ? "STARTTLS (RFC 3207) before the steps"
                                                      : "implicit TLS (RFC 8314)");
   out += "</dd><dt>Duration</dt><dd>" + format_ms(c.duration) + " ms</dd>";
   if (!c.source.empty()) {
@@ -124,8 +124,8 @@ void render_facts(std::string& out, const harness::case_result& c, const html_op
 
 }  // namespace
 
-void render_case(std::string& out, const harness::case_result& c, const html_options& opt, transcript_budget& budget) {
-  const auto verdict = harness::to_string(c.outcome);
+void render_case(std::string& out, const results::case_result& c, const html_options& opt, transcript_budget& budget) {
+  const auto verdict = results::to_string(c.outcome);
   out += "<details class=\"case item ";
   escape(out, verdict);
   out += '"';

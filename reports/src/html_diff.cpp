@@ -9,7 +9,7 @@ namespace smtpspec::reports::html {
 namespace {
 
 void change_list(std::string& out, std::string_view id, std::string_view cls, std::string_view heading,
-                 const std::vector<verdict_change>& list, const harness::run_result& run, const html_options& opt) {
+                 const std::vector<verdict_change>& list, const results::run_result& run, const html_options& opt) {
   out += "<div class=\"callout ";
   escape(out, cls);
   out += "\" id=\"";
@@ -46,7 +46,7 @@ void change_list(std::string& out, std::string_view id, std::string_view cls, st
 
 }  // namespace
 
-void render_diff(std::string& out, const baseline_diff& diff, const harness::run_result& run,
+void render_diff(std::string& out, const baseline_diff& diff, const results::run_result& run,
                  const html_options& opt) {
   out += "<section id=diff>\n<h2>Compared with the baseline</h2>\n<p class=sub>Baseline run started ";
   escape(out, diff.baseline_started_at.empty() ? std::string("(unknown)") : diff.baseline_started_at,

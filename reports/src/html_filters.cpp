@@ -32,7 +32,7 @@ void render_filter_bar(std::string& out, const filter_choices& f, std::size_t it
   out += f.matrix ? "Rows with" : "Verdict";
   out += "</span>\n";
   for (auto v : all_verdicts) {
-    const auto name = harness::to_string(v);
+    const auto name = results::to_string(v);
     out += "<label class=\"chk ";
     escape(out, name);
     out += "\"><input type=checkbox name=verdict value=\"";

@@ -16,8 +16,8 @@ std::string case_anchor(std::string_view id) {
   return out;
 }
 
-void verdict_badge(std::string& out, harness::verdict v) {
-  const auto name = harness::to_string(v);
+void verdict_badge(std::string& out, results::verdict v) {
+  const auto name = results::to_string(v);
   out += "<span class=\"v ";
   escape(out, name);
   out += "\">";
@@ -25,7 +25,7 @@ void verdict_badge(std::string& out, harness::verdict v) {
   out += "</span>";
 }
 
-void cite_link(std::string& out, const harness::rfc_ref& r) {
+void cite_link(std::string& out, const results::rfc_ref& r) {
   // The URL is built by rfc_ref::url() from a number and a section the loader
   // checked; it is still escaped like every other interpolated string.
   out += "<a href=\"";
@@ -49,9 +49,9 @@ std::string percent(std::size_t num, std::size_t den) {
   return buf;
 }
 
-bool security_case(const harness::case_result& c) {
+bool security_case(const results::case_result& c) {
   if (std::any_of(c.findings.begin(), c.findings.end(), [](const auto& f) { return f.security; })) return true;
-  return c.outcome == harness::verdict::fail && std::find(c.tags.begin(), c.tags.end(), "security") != c.tags.end();
+  return c.outcome == results::verdict::fail && std::find(c.tags.begin(), c.tags.end(), "security") != c.tags.end();
 }
 
 }  // namespace smtpspec::reports::html

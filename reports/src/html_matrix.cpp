@@ -12,16 +12,14 @@
 namespace smtpspec::reports {
 namespace {
 
-namespace h = smtpspec::harness;
-
 struct row {
-  const h::case_result* first = nullptr;  // where id, title, tags and citations come from
-  std::vector<const h::case_result*> cells;  // one per run; null when the run lacks the case
+  const results::case_result* first = nullptr;  // where id, title, tags and citations come from
+  std::vector<const results::case_result*> cells;  // one per run; null when the run lacks the case
   /// Two runs that both have the case disagree. A run without the case (it ran
   /// other suites) is shown as missing, not as a difference: merged reports of
   /// targets tested with different suites would otherwise be all highlight.
   bool differ() const {
-    const h::case_result* seen = nullptr;
+    const results::case_result* seen = nullptr;
     for (const auto* c : cells) {
       if (!c) continue;
       if (seen && c->outcome != seen->outcome) return true;
@@ -31,7 +29,7 @@ struct row {
   }
 };
 
-void target_header(std::string& out, const h::run_result& r, const html_options& opt) {
+void target_header(std::string& out, const results::run_result& r, const html_options& opt) {
   out += "<th><span class=tgt>";
   html::escape(out, r.target.address, html::escape_mode::text, 300);
   out += "</span><span class=bn>";
@@ -44,9 +42,9 @@ void target_header(std::string& out, const h::run_result& r, const html_options&
   out += "</span></th>";
 }
 
-void counts_table(std::string& out, const std::vector<h::run_result>& runs) {
+void counts_table(std::string& out, const std::vector<results::run_result>& runs) {
   out += "<table class=t id=matrix-counts><thead><tr><th>Target</th>";
-  for (auto v : html::all_verdicts) out += "<th class=num>", html::escape(out, h::to_string(v)), out += "</th>";
+  for (auto v : html::all_verdicts) out += "<th class=num>", html::escape(out, results::to_string(v)), out += "</th>";
   out += "<th class=num>Cases</th><th>Pass rate</th></tr></thead><tbody>\n";
   for (std::size_t i = 0; i < runs.size(); ++i) {
     html::tally t;
@@ -56,22 +54,22 @@ void counts_table(std::string& out, const std::vector<h::run_result>& runs) {
     out += "</code></td>";
     for (auto v : html::all_verdicts) {
       out += "<td class=num data-verdict=\"";
-      html::escape(out, h::to_string(v));
+      html::escape(out, results::to_string(v));
       out += "\">" + std::to_string(t[v]) + "</td>";
     }
     out += "<td class=num>" + std::to_string(t.total) + "</td><td class=rate>" +
-           html::percent(t[h::verdict::pass], t.ran()) + "</td></tr>\n";
+           html::percent(t[results::verdict::pass], t.ran()) + "</td></tr>\n";
   }
   out += "</tbody></table>\n";
 }
 
 void legend(std::string& out) {
-  static constexpr std::pair<h::verdict, const char*> meaning[] = {
-      {h::verdict::pass, "conforms"},
-      {h::verdict::fail, "a MUST is broken"},
-      {h::verdict::warn, "a SHOULD is broken"},
-      {h::verdict::skip, "does not apply (extension not offered)"},
-      {h::verdict::error, "could not run"},
+  static constexpr std::pair<results::verdict, const char*> meaning[] = {
+      {results::verdict::pass, "conforms"},
+      {results::verdict::fail, "a MUST is broken"},
+      {results::verdict::warn, "a SHOULD is broken"},
+      {results::verdict::skip, "does not apply (extension not offered)"},
+      {results::verdict::error, "could not run"},
   };
   out += "<div class=legend-row id=legend><strong>Legend</strong>";
   for (const auto& [v, text] : meaning) {
@@ -90,7 +88,7 @@ void render_row(std::string& out, const row& r, const html_options& opt) {
   const bool differ = r.differ();
   std::set<std::string_view> verdicts;
   for (const auto* x : r.cells)
-    if (x) verdicts.insert(h::to_string(x->outcome));
+    if (x) verdicts.insert(results::to_string(x->outcome));
   std::string vs, tags, rfcs, search = c.id + ' ' + c.title + ' ' + c.suite;
   for (auto v : verdicts) vs += (vs.empty() ? "" : " ") + std::string(v);
   for (const auto& t : c.tags) tags += (tags.empty() ? "" : " ") + t, search += ' ' + t;
@@ -120,7 +118,7 @@ void render_row(std::string& out, const row& r, const html_options& opt) {
       out += "<td class=\"cell MISSING\" title=\"not in this run\">\u2014</td>";
       continue;
     }
-    const auto name = h::to_string(x->outcome);
+    const auto name = results::to_string(x->outcome);
     out += "<td class=\"cell ";
     html::escape(out, name);
     out += "\" title=\"";
@@ -136,7 +134,7 @@ void render_row(std::string& out, const row& r, const html_options& opt) {
 
 }  // namespace
 
-std::string to_html_matrix(const std::vector<h::run_result>& runs, const html_options& opt) {
+std::string to_html_matrix(const std::vector<results::run_result>& runs, const html_options& opt) {
   // Rows: every case id of every run, in order of first appearance, by suite.
   std::vector<std::string> suites;
   std::unordered_map<std::string, std::vector<std::string>> suite_ids;

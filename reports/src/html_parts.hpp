@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "html_escape.hpp"
-#include "smtpspec/harness/result.hpp"
 #include "smtpspec/reports/html_report.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::reports::html {
 
@@ -35,9 +35,9 @@ void page_end(std::string& out);
 /// [A-Za-z0-9._-] replaced): stable across runs, usable as report.html#case-ID.
 std::string case_anchor(std::string_view id);
 /// <span class="v FAIL">FAIL</span>
-void verdict_badge(std::string& out, harness::verdict v);
+void verdict_badge(std::string& out, results::verdict v);
 /// <a href="https://www.rfc-editor.org/rfc/rfcNNNN#section-X.Y">RFC NNNN X.Y</a>
-void cite_link(std::string& out, const harness::rfc_ref& r);
+void cite_link(std::string& out, const results::rfc_ref& r);
 /// Microseconds as milliseconds with three decimals: "12.345".
 std::string format_ms(std::chrono::microseconds us);
 /// "97.3%" of num/den, "–" when den is 0.
@@ -45,18 +45,18 @@ std::string percent(std::size_t num, std::size_t den);
 /// A case is listed among the security findings when a finding says so, or when
 /// it failed and is tagged "security" (design.md: security findings are FAIL with
 /// tag security).
-bool security_case(const harness::case_result& c);
-constexpr harness::verdict all_verdicts[] = {harness::verdict::pass, harness::verdict::fail, harness::verdict::warn,
-                                             harness::verdict::skip, harness::verdict::error};
+bool security_case(const results::case_result& c);
+constexpr results::verdict all_verdicts[] = {results::verdict::pass, results::verdict::fail, results::verdict::warn,
+                                             results::verdict::skip, results::verdict::error};
 
 /// Verdict counts of a set of cases (one row of a pass-rate table).
 struct tally {
   std::size_t by[5] = {};
   std::size_t total = 0;
-  void add(harness::verdict v) { ++by[static_cast<int>(v)], ++total; }
-  std::size_t operator[](harness::verdict v) const { return by[static_cast<int>(v)]; }
+  void add(results::verdict v) { ++by[static_cast<int>(v)], ++total; }
+  std::size_t operator[](results::verdict v) const { return by[static_cast<int>(v)]; }
   /// Cases that ran to a verdict on the server (not SKIP): the pass-rate denominator.
-  std::size_t ran() const { return total - (*this)[harness::verdict::skip]; }
+  std::size_t ran() const { return total - (*this)[results::verdict::skip]; }
 };
 
 // --- html_filters.cpp: the filter bar (hidden until the script shows it) ----------
@@ -81,19 +81,19 @@ struct transcript_budget {
 /// Bookkeeping octets charged per event, so that a peer trickling one octet per
 /// segment cannot make the page grow without bound.
 inline constexpr std::size_t event_cost = 16;
-void render_transcript(std::string& out, const harness::case_result& c, transcript_budget& budget);
+void render_transcript(std::string& out, const results::case_result& c, transcript_budget& budget);
 
 // --- html_case.cpp -----------------------------------------------------------------
-void render_case(std::string& out, const harness::case_result& c, const html_options& opt, transcript_budget& budget);
+void render_case(std::string& out, const results::case_result& c, const html_options& opt, transcript_budget& budget);
 
 // --- html_summary.cpp: the static top of the single-run report ---------------------
-void render_header(std::string& out, const harness::run_result& run, const html_options& opt);
-void render_counts(std::string& out, const harness::run_result& run);
-void render_security(std::string& out, const harness::run_result& run, const html_options& opt);
-void render_rates(std::string& out, const harness::run_result& run);
+void render_header(std::string& out, const results::run_result& run, const html_options& opt);
+void render_counts(std::string& out, const results::run_result& run);
+void render_security(std::string& out, const results::run_result& run, const html_options& opt);
+void render_rates(std::string& out, const results::run_result& run);
 
 // --- html_diff.cpp: the baseline comparison ----------------------------------------
-void render_diff(std::string& out, const baseline_diff& diff, const harness::run_result& run,
+void render_diff(std::string& out, const baseline_diff& diff, const results::run_result& run,
                  const html_options& opt);
 
 }  // namespace smtpspec::reports::html

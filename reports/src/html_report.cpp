@@ -11,11 +11,9 @@
 namespace smtpspec::reports {
 namespace {
 
-namespace h = smtpspec::harness;
-
 /// Suites in the order they first appear, each with its cases in run order.
-std::vector<std::pair<std::string, std::vector<const h::case_result*>>> by_suite(const h::run_result& run) {
-  std::vector<std::pair<std::string, std::vector<const h::case_result*>>> out;
+std::vector<std::pair<std::string, std::vector<const results::case_result*>>> by_suite(const results::run_result& run) {
+  std::vector<std::pair<std::string, std::vector<const results::case_result*>>> out;
   for (const auto& c : run.cases) {
     auto it = std::find_if(out.begin(), out.end(), [&](const auto& s) { return s.first == c.suite; });
     if (it == out.end()) it = out.insert(out.end(), {c.suite, {}});
@@ -24,7 +22,7 @@ std::vector<std::pair<std::string, std::vector<const h::case_result*>>> by_suite
   return out;
 }
 
-html::filter_choices choices(const h::run_result& run) {
+html::filter_choices choices(const results::run_result& run) {
   std::set<std::string> tags;
   std::set<std::uint16_t> rfcs;
   for (const auto& c : run.cases) {
@@ -37,7 +35,7 @@ html::filter_choices choices(const h::run_result& run) {
   return f;
 }
 
-void suite_heading(std::string& out, const std::string& name, const std::vector<const h::case_result*>& cases,
+void suite_heading(std::string& out, const std::string& name, const std::vector<const results::case_result*>& cases,
                    const html_options& opt) {
   html::tally t;
   for (const auto* c : cases) t.add(c->outcome);
@@ -47,8 +45,8 @@ void suite_heading(std::string& out, const std::string& name, const std::vector<
   html::escape(out, name.empty() ? std::string("(no suite)") : name, html::escape_mode::text, opt.text_limit);
   out += "<span class=cnt>" + std::to_string(t.total) + (t.total == 1 ? " case" : " cases");
   for (auto v : html::all_verdicts)
-    if (t[v] && v != h::verdict::pass) out += " \u00b7 " + std::to_string(t[v]) + " " + std::string(h::to_string(v));
-  out += " \u00b7 " + html::percent(t[h::verdict::pass], t.ran()) + " pass</span></h2>\n";
+    if (t[v] && v != results::verdict::pass) out += " \u00b7 " + std::to_string(t[v]) + " " + std::string(results::to_string(v));
+  out += " \u00b7 " + html::percent(t[results::verdict::pass], t.ran()) + " pass</span></h2>\n";
 }
 
 void transcript_legend(std::string& out) {
@@ -61,7 +59,7 @@ void transcript_legend(std::string& out) {
 
 }  // namespace
 
-std::string to_html(const h::run_result& run, const html_options& opt) {
+std::string to_html(const results::run_result& run, const html_options& opt) {
   std::string out;
   out.reserve(64 * 1024 + run.cases.size() * 4096);
   html::page_begin(out, opt.title.empty() ? "smtpspec: " + run.target.address : opt.title);

@@ -33,7 +33,7 @@ void verdict_bar(std::string& out, const tally& t) {
   for (auto v : all_verdicts) {
     if (t[v] == 0) continue;
     out += "<span class=\"";
-    escape(out, harness::to_string(v));
+    escape(out, results::to_string(v));
     out += "\" style=\"width:" + percent(t[v], t.total) + "\"></span>";
   }
   out += "</div>";
@@ -49,13 +49,13 @@ void tally_table(std::string& out, std::string_view id, std::string_view caption
   out += "\"><thead><tr><th>";
   escape(out, what);
   out += "</th>";
-  for (auto v : all_verdicts) out += "<th class=num>", escape(out, harness::to_string(v)), out += "</th>";
+  for (auto v : all_verdicts) out += "<th class=num>", escape(out, results::to_string(v)), out += "</th>";
   out += "<th class=num>Cases</th><th>Pass rate</th></tr></thead><tbody>\n";
   for (const auto& [key, t] : rows) {
     out += "<tr data-key=\"";
     escape(out, key, escape_mode::text, 200);
     out += "\" data-total=\"" + std::to_string(t.total) + "\" data-pass=\"" +
-           std::to_string(t[harness::verdict::pass]) + "\"><td><a href=\"#";
+           std::to_string(t[results::verdict::pass]) + "\"><td><a href=\"#";
     escape(out, filter_key);
     out += '=';
     // The fragment is read back with decodeURIComponent; keys are [a-z0-9._-] or
@@ -70,7 +70,7 @@ void tally_table(std::string& out, std::string_view id, std::string_view caption
       out += std::to_string(t[v]) + "</td>";
     }
     out += "<td class=num>" + std::to_string(t.total) + "</td><td class=rate>";
-    out += percent(t[harness::verdict::pass], t.ran());
+    out += percent(t[results::verdict::pass], t.ran());
     verdict_bar(out, t);
     out += "</td></tr>\n";
   }
@@ -79,7 +79,7 @@ void tally_table(std::string& out, std::string_view id, std::string_view caption
 
 }  // namespace
 
-void render_header(std::string& out, const harness::run_result& run, const html_options& opt) {
+void render_header(std::string& out, const results::run_result& run, const html_options& opt) {
   const auto& t = run.target;
   out += "<header>\n<h1>";
   escape(out, opt.title.empty() ? "smtpspec: " + t.address : opt.title, escape_mode::text, 300);
@@ -100,7 +100,7 @@ void render_header(std::string& out, const harness::run_result& run, const html_
   out += client ? "</dd><dt>Client command</dt><dd class=mono>" : "</dd><dt>Banner</dt><dd class=mono>";
   escape(out, t.banner, escape_mode::octets, opt.text_limit);
   out += "</dd><dt>TLS</dt><dd>";
-  escape(out, harness::to_string(t.tls));
+  escape(out, results::to_string(t.tls));
   if (!t.tls_description.empty()) out += "; ", escape(out, t.tls_description, escape_mode::text, opt.text_limit);
   if (!t.tls_problem.empty()) out += "; ", escape(out, t.tls_problem, escape_mode::text, opt.text_limit);
   out += "</dd><dt>EHLO</dt><dd>";
@@ -127,26 +127,26 @@ void render_header(std::string& out, const harness::run_result& run, const html_
   out += "</dd></dl>\n</header>\n";
 }
 
-void render_counts(std::string& out, const harness::run_result& run) {
+void render_counts(std::string& out, const results::run_result& run) {
   tally t;
   for (const auto& c : run.cases) t.add(c.outcome);
   out += "<section id=summary>\n<ul class=tiles>\n";
   for (auto v : all_verdicts) {
-    const auto name = std::string(harness::to_string(v));
+    const auto name = std::string(results::to_string(v));
     out += "<li class=\"" + name + "\"><a href=\"#verdict=" + name + "\"><span class=n id=\"count-" + name +
            "\" data-count=\"" + std::to_string(t[v]) + "\">" + std::to_string(t[v]) + "</span><span class=l>" +
            name + "</span></a></li>\n";
   }
   out += "<li><div class=box><span class=n id=count-total data-count=\"" + std::to_string(t.total) + "\">" +
          std::to_string(t.total) + "</span><span class=l>cases</span></div></li>\n";
-  out += "<li><div class=box><span class=n id=pass-rate>" + percent(t[harness::verdict::pass], t.ran()) +
+  out += "<li><div class=box><span class=n id=pass-rate>" + percent(t[results::verdict::pass], t.ran()) +
          "</span><span class=l>passed of the cases run</span></div></li>\n</ul>\n";
   verdict_bar(out, t);
   out += "\n</section>\n";
 }
 
-void render_security(std::string& out, const harness::run_result& run, const html_options& opt) {
-  std::vector<const harness::case_result*> hits;
+void render_security(std::string& out, const results::run_result& run, const html_options& opt) {
+  std::vector<const results::case_result*> hits;
   for (const auto& c : run.cases)
     if (security_case(c)) hits.push_back(&c);
   if (hits.empty()) {
@@ -174,7 +174,7 @@ void render_security(std::string& out, const harness::run_result& run, const htm
   out += "</ul>\n</section>\n";
 }
 
-void render_rates(std::string& out, const harness::run_result& run) {
+void render_rates(std::string& out, const results::run_result& run) {
   // A case counts for every RFC it cites and every tag it has, so the numbers
   // agree with what the filter shows for that RFC or tag.
   std::map<std::uint16_t, tally> by_rfc;

@@ -8,7 +8,7 @@
 namespace smtpspec::reports::html {
 namespace {
 
-using kind = harness::transcript_event::kind;
+using kind = results::transcript_event::kind;
 
 /// Octets of a TLS/close detail or a note shown (they are harness text that may
 /// quote the peer, so they are bounded too).
@@ -28,7 +28,7 @@ void row_start(std::string& out, const char* cls, std::chrono::microseconds at, 
   out += "</u><span>";
 }
 
-void render_event(std::string& out, const harness::transcript_event& e, std::string_view shown) {
+void render_event(std::string& out, const results::transcript_event& e, std::string_view shown) {
   switch (e.what) {
     case kind::client_bytes:
       row_start(out, "c", e.at, "C:");
@@ -58,7 +58,7 @@ void render_event(std::string& out, const harness::transcript_event& e, std::str
 
 }  // namespace
 
-void render_transcript(std::string& out, const harness::case_result& c, transcript_budget& budget) {
+void render_transcript(std::string& out, const results::case_result& c, transcript_budget& budget) {
   if (c.transcript.empty()) {
     out += "<p class=note>No transcript: the case made no connection.</p>\n";
     return;

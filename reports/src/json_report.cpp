@@ -7,7 +7,6 @@ namespace smtpspec::reports {
 namespace {
 
 using nlohmann::json;
-namespace h = smtpspec::harness;
 namespace ref = smtpspec::reference;
 
 bool valid_utf8(std::string_view s) {
@@ -92,29 +91,29 @@ std::string clean(std::string_view s) {
   return out;
 }
 
-json cite(const h::rfc_ref& r) {
+json cite(const results::rfc_ref& r) {
   return {{"rfc", r.rfc}, {"section", r.section}, {"text", r.to_string()}, {"url", r.url()}};
 }
 
-const char* event_name(h::transcript_event::kind k) {
+const char* event_name(results::transcript_event::kind k) {
   switch (k) {
-    case h::transcript_event::kind::client_bytes: return "client";
-    case h::transcript_event::kind::server_bytes: return "server";
-    case h::transcript_event::kind::tls_started: return "tls";
-    case h::transcript_event::kind::closed: return "closed";
-    case h::transcript_event::kind::note: return "note";
+    case results::transcript_event::kind::client_bytes: return "client";
+    case results::transcript_event::kind::server_bytes: return "server";
+    case results::transcript_event::kind::tls_started: return "tls";
+    case results::transcript_event::kind::closed: return "closed";
+    case results::transcript_event::kind::note: return "note";
   }
   return "note";
 }
 
-json event(const h::transcript_event& e) {
+json event(const results::transcript_event& e) {
   json j{{"kind", event_name(e.what)}, {"at_us", e.at.count()}};
   if (valid_utf8(e.bytes)) j["bytes"] = e.bytes;
   else j["base64"] = base64(e.bytes);
   return j;
 }
 
-json case_json(const h::case_result& c) {
+json case_json(const results::case_result& c) {
   json rfc = json::array();
   for (const auto& r : c.rfc) rfc.push_back(cite(r));
   json findings = json::array();
@@ -125,7 +124,11 @@ json case_json(const h::case_result& c) {
                         {"expected", clean(f.expected)},
                         {"observed", clean(f.observed)},
                         {"step", f.step},
-                        {"security", f.security}});
+                        {"security", f.security},
+                        {"rule", clean(f.rule)},
+                        {"observation", clean(f.observation)},
+                        {"counted", f.counted},
+                        {"owner", f.owner}});
   json transcript = json::array();
   for (const auto& e : c.transcript) transcript.push_back(event(e));
   return {{"id", c.id},
@@ -135,11 +138,13 @@ json case_json(const h::case_result& c) {
           {"rfc", rfc},
           {"level", ref::to_string(c.level)},
           {"tags", c.tags},
-          {"verdict", h::to_string(c.outcome)},
+          {"verdict", results::to_string(c.outcome)},
           {"reason", clean(c.reason)},
+          {"error", clean(c.error)},
+          {"inconclusive", clean(c.inconclusive)},
           {"findings", findings},
           {"duration_us", c.duration.count()},
-          {"tls", h::to_string(c.tls)},
+          {"tls", results::to_string(c.tls)},
           {"source", c.source},
           {"transcript", transcript},
           {"transcript_truncated", c.transcript_truncated}};
@@ -153,12 +158,22 @@ std::vector<std::string> clean_all(const std::vector<std::string>& v) {
 
 }  // namespace
 
-std::string to_json(const h::run_result& run, int indent) {
+std::string to_json(const results::run_result& run, int indent) {
   json cases = json::array();
   for (const auto& c : run.cases) cases.push_back(case_json(c));
+  json defects = json::array();
+  for (const auto& d : run.defects)
+    defects.push_back({{"level", ref::to_string(d.strength)},
+                       {"rfc", cite(d.cite)},
+                       {"rule", clean(d.rule)},
+                       {"observation", clean(d.observation)},
+                       {"text", clean(d.text)},
+                       {"security", d.security},
+                       {"owner", d.owner},
+                       {"cases", d.cases}});
   json counts = json::object();
-  for (auto v : {h::verdict::pass, h::verdict::fail, h::verdict::warn, h::verdict::skip, h::verdict::error})
-    counts[std::string(h::to_string(v))] = run.count(v);
+  for (auto v : {results::verdict::pass, results::verdict::fail, results::verdict::warn, results::verdict::skip, results::verdict::error})
+    counts[std::string(results::to_string(v))] = run.count(v);
   json doc{
       {"format", "smtpspec-report"},
       {"format_version", json_format_version},
@@ -167,7 +182,7 @@ std::string to_json(const h::run_result& run, int indent) {
        {{"role", run.target.role},
         {"address", run.target.address},
         {"embedded", run.target.embedded},
-        {"tls", h::to_string(run.target.tls)},
+        {"tls", results::to_string(run.target.tls)},
         {"banner", clean(run.target.banner)},
         {"extensions", clean_all(run.target.extensions)},
         {"tls_extensions", clean_all(run.target.tls_extensions)},
@@ -184,6 +199,8 @@ std::string to_json(const h::run_result& run, int indent) {
       {"finished_at", run.finished_at},
       {"duration_us", run.duration.count()},
       {"counts", counts},
+      {"distinct_defects", defects.size()},
+      {"defects", defects},
       {"exit_code", run.exit_code()},
       {"cases", cases},
   };
@@ -192,7 +209,7 @@ std::string to_json(const h::run_result& run, int indent) {
 
 namespace {
 
-h::rfc_ref read_cite(const json& j) {
+results::rfc_ref read_cite(const json& j) {
   return {j.at("rfc").get<std::uint16_t>(), j.at("section").get<std::string>()};
 }
 
@@ -200,20 +217,20 @@ ref::level read_level(const std::string& s) {
   return s == "SHOULD" ? ref::level::should : s == "MAY" ? ref::level::may : ref::level::must;
 }
 
-h::verdict read_verdict(const std::string& s) {
-  for (auto v : {h::verdict::pass, h::verdict::fail, h::verdict::warn, h::verdict::skip, h::verdict::error})
-    if (h::to_string(v) == s) return v;
+results::verdict read_verdict(const std::string& s) {
+  for (auto v : {results::verdict::pass, results::verdict::fail, results::verdict::warn, results::verdict::skip, results::verdict::error})
+    if (results::to_string(v) == s) return v;
   throw std::runtime_error("unknown verdict '" + s + "'");
 }
 
-h::tls_mode read_tls(const std::string& s) {
-  for (auto m : {h::tls_mode::none, h::tls_mode::starttls, h::tls_mode::implicit})
-    if (h::to_string(m) == s) return m;
-  return h::tls_mode::none;
+results::tls_mode read_tls(const std::string& s) {
+  for (auto m : {results::tls_mode::none, results::tls_mode::starttls, results::tls_mode::implicit})
+    if (results::to_string(m) == s) return m;
+  return results::tls_mode::none;
 }
 
-h::transcript_event::kind read_kind(const std::string& s) {
-  using k = h::transcript_event::kind;
+results::transcript_event::kind read_kind(const std::string& s) {
+  using k = results::transcript_event::kind;
   if (s == "client") return k::client_bytes;
   if (s == "server") return k::server_bytes;
   if (s == "tls") return k::tls_started;
@@ -223,7 +240,7 @@ h::transcript_event::kind read_kind(const std::string& s) {
 
 }  // namespace
 
-bool from_json(const std::string& text, h::run_result& out, std::string& error) {
+bool from_json(const std::string& text, results::run_result& out, std::string& error) {
   try {
     auto doc = json::parse(text);
     if (doc.value("format", "") != "smtpspec-report") {
@@ -253,7 +270,7 @@ bool from_json(const std::string& text, h::run_result& out, std::string& error) 
     out.finished_at = doc.value("finished_at", "");
     out.duration = std::chrono::microseconds(doc.value("duration_us", 0LL));
     for (const auto& c : doc.at("cases")) {
-      h::case_result r;
+      results::case_result r;
       r.id = c.at("id").get<std::string>();
       r.suite = c.value("suite", "");
       r.title = c.value("title", "");
@@ -263,15 +280,23 @@ bool from_json(const std::string& text, h::run_result& out, std::string& error) 
       r.tags = c.value("tags", std::vector<std::string>{});
       r.outcome = read_verdict(c.at("verdict").get<std::string>());
       r.reason = c.value("reason", "");
-      for (const auto& f : c.value("findings", json::array()))
-        r.findings.push_back({read_level(f.value("level", "MUST")), read_cite(f.at("rfc")), f.value("text", ""),
-                              f.value("expected", ""), f.value("observed", ""), f.value("step", -1),
-                              f.value("security", false)});
+      r.error = c.value("error", "");
+      r.inconclusive = c.value("inconclusive", "");
+      for (const auto& f : c.value("findings", json::array())) {
+        results::case_finding x{read_level(f.value("level", "MUST")), read_cite(f.at("rfc")), f.value("text", ""),
+                                f.value("expected", ""), f.value("observed", ""), f.value("step", -1),
+                                f.value("security", false)};
+        x.rule = f.value("rule", "");
+        x.observation = f.value("observation", "");
+        x.counted = f.value("counted", true);
+        x.owner = f.value("owner", "");
+        r.findings.push_back(std::move(x));
+      }
       r.duration = std::chrono::microseconds(c.value("duration_us", 0LL));
       r.tls = read_tls(c.value("tls", "none"));
       r.source = c.value("source", "");
       for (const auto& e : c.value("transcript", json::array())) {
-        h::transcript_event ev;
+        results::transcript_event ev;
         ev.what = read_kind(e.value("kind", "note"));
         ev.at = std::chrono::microseconds(e.value("at_us", 0LL));
         if (e.contains("base64")) {
@@ -283,6 +308,18 @@ bool from_json(const std::string& text, h::run_result& out, std::string& error) 
       }
       r.transcript_truncated = c.value("transcript_truncated", false);
       out.cases.push_back(std::move(r));
+    }
+    for (const auto& d : doc.value("defects", json::array())) {
+      results::defect x;
+      x.strength = read_level(d.value("level", "MUST"));
+      x.cite = read_cite(d.at("rfc"));
+      x.rule = d.value("rule", "");
+      x.observation = d.value("observation", "");
+      x.text = d.value("text", "");
+      x.security = d.value("security", false);
+      x.owner = d.value("owner", "");
+      x.cases = d.value("cases", std::vector<std::string>{});
+      out.defects.push_back(std::move(x));
     }
     return true;
   } catch (const std::exception& e) {

@@ -18,10 +18,11 @@
 #include <string_view>
 #include <vector>
 
+#include "smtpspec/results/visible.hpp"
+
 namespace smtpspec::reports {
 namespace {
 
-namespace h = smtpspec::harness;
 namespace ref = smtpspec::reference;
 
 // --- XML-safe text --------------------------------------------------------------------
@@ -65,7 +66,7 @@ std::string_view next_token(std::string_view s, std::size_t i, bool multiline, s
     }
   }
   // One octet at a time: an invalid sequence shows every octet ("\xed\xa0\x80").
-  scratch = h::visible(s.substr(i, 1));
+  scratch = results::visible(s.substr(i, 1));
   return scratch;
 }
 
@@ -133,22 +134,22 @@ std::string join(const std::vector<std::string>& v) {
 std::string level_name(ref::level l) { return std::string(ref::to_string(l)); }
 
 /// "FAIL MUST RFC 5321 4.1.4": what a consumer shows as the failure's type.
-std::string failure_type(std::string_view verdict_name, const h::case_result& c) {
+std::string failure_type(std::string_view verdict_name, const results::case_result& c) {
   std::string t = std::string(verdict_name) + " " + level_name(c.level);
   if (!c.rfc.empty()) t += " " + c.rfc.front().to_string();
   return t;
 }
 
 /// The message attribute: the first line of the reason, bounded.
-std::string message(const h::case_result& c, const junit_options& opt) {
+std::string message(const results::case_result& c, const junit_options& opt) {
   std::string m = first_line(c.reason);
-  if (m.empty()) m = std::string(h::to_string(c.outcome));
+  if (m.empty()) m = std::string(results::to_string(c.outcome));
   return field(m, opt.message_limit);
 }
 
 /// "Requirement", "Reason" and each finding with expected/observed: the body of a
 /// <failure>/<error>, or the head of <system-out> for WARN and PASS.
-std::string findings_text(const h::case_result& c, const junit_options& opt) {
+std::string findings_text(const results::case_result& c, const junit_options& opt) {
   std::string out;
   if (!c.requirement.empty()) out += "Requirement: " + xml_safe(c.requirement, true, opt.text_limit) + "\n";
   if (!c.reason.empty()) out += "Reason: " + xml_safe(c.reason, true, opt.text_limit) + "\n";
@@ -171,8 +172,8 @@ std::string findings_text(const h::case_result& c, const junit_options& opt) {
 
 // --- the transcript -----------------------------------------------------------------
 
-std::string_view event_prefix(h::transcript_event::kind k) {
-  using kind = h::transcript_event::kind;
+std::string_view event_prefix(results::transcript_event::kind k) {
+  using kind = results::transcript_event::kind;
   switch (k) {
     case kind::client_bytes: return "C: ";
     case kind::server_bytes: return "S: ";
@@ -191,8 +192,8 @@ class transcript_writer {
   transcript_writer(std::string& out, std::size_t limit) : out_(out), limit_(limit) {}
 
   /// False once the limit is reached (the caller stops feeding events).
-  bool add(const h::transcript_event& e) {
-    using kind = h::transcript_event::kind;
+  bool add(const results::transcript_event& e) {
+    using kind = results::transcript_event::kind;
     const std::string stamp = "[" + seconds(e.at) + "] ";
     if (e.what != kind::client_bytes && e.what != kind::server_bytes) {
       out_ += stamp;
@@ -221,7 +222,7 @@ class transcript_writer {
     const bool fits = bytes.size() <= room;
     if (!fits) bytes = bytes.substr(0, room);
     shown_ += bytes.size();
-    out_ += h::visible(bytes);
+    out_ += results::visible(bytes);
     out_ += '\n';
     return fits;
   }
@@ -231,7 +232,7 @@ class transcript_writer {
   std::size_t shown_ = 0;
 };
 
-std::string transcript_text(const h::case_result& c, std::size_t limit) {
+std::string transcript_text(const results::case_result& c, std::size_t limit) {
   std::string out;
   std::uint64_t total = 0;
   for (const auto& e : c.transcript) total += e.bytes.size();
@@ -295,7 +296,7 @@ void set_source(pugi::xml_node tc, std::string_view source, const junit_options&
 }
 
 /// One <testcase>; returns what it adds to its suite's counts.
-tally write_case(pugi::xml_node suite, const h::case_result& c, const std::string& classname,
+tally write_case(pugi::xml_node suite, const results::case_result& c, const std::string& classname,
                  const std::string& name, const junit_options& opt) {
   tally t;
   t.tests = 1;
@@ -306,20 +307,20 @@ tally write_case(pugi::xml_node suite, const h::case_result& c, const std::strin
   attr(tc, "time", ms_seconds(t.ms));
   set_source(tc, c.source, opt);
 
-  const bool warn_fails = c.outcome == h::verdict::warn && opt.strict;
-  std::string out = "Verdict: " + std::string(h::to_string(c.outcome)) + " (" + level_name(c.level) +
+  const bool warn_fails = c.outcome == results::verdict::warn && opt.strict;
+  std::string out = "Verdict: " + std::string(results::to_string(c.outcome)) + " (" + level_name(c.level) +
                     (c.rfc.empty() ? std::string() : ", " + c.rfc.front().to_string()) + ")\n";
-  if (c.outcome == h::verdict::fail || warn_fails) {
+  if (c.outcome == results::verdict::fail || warn_fails) {
     ++t.failures;
     auto f = text_element(tc, "failure", findings_text(c, opt));
     attr(f, "message", message(c, opt));
-    attr(f, "type", field(failure_type(h::to_string(c.outcome), c), opt.text_limit));
-  } else if (c.outcome == h::verdict::error) {
+    attr(f, "type", field(failure_type(results::to_string(c.outcome), c), opt.text_limit));
+  } else if (c.outcome == results::verdict::error) {
     ++t.errors;
     auto e = text_element(tc, "error", findings_text(c, opt));
     attr(e, "message", message(c, opt));
-    attr(e, "type", field(failure_type(h::to_string(c.outcome), c), opt.text_limit));
-  } else if (c.outcome == h::verdict::skip) {
+    attr(e, "type", field(failure_type(results::to_string(c.outcome), c), opt.text_limit));
+  } else if (c.outcome == results::verdict::skip) {
     ++t.skipped;
     attr(tc.append_child("skipped"), "message", message(c, opt));
     out += findings_text(c, opt);
@@ -335,11 +336,11 @@ tally write_case(pugi::xml_node suite, const h::case_result& c, const std::strin
 
 struct suite_group {
   std::string name;
-  std::vector<const h::case_result*> cases;
+  std::vector<const results::case_result*> cases;
 };
 
 /// Suites in the order their first case appears in the run, cases in run order.
-std::vector<suite_group> group_by_suite(const h::run_result& run) {
+std::vector<suite_group> group_by_suite(const results::run_result& run) {
   std::vector<suite_group> groups;
   std::map<std::string, std::size_t> index;
   for (const auto& c : run.cases) {
@@ -360,7 +361,7 @@ std::string target_host(std::string_view address) {
   return std::string(address.substr(0, address.rfind(':')));
 }
 
-void write_properties(pugi::xml_node suite, const h::run_result& run, const junit_options& opt) {
+void write_properties(pugi::xml_node suite, const results::run_result& run, const junit_options& opt) {
   auto props = suite.append_child("properties");
   auto add = [&](const char* name, const std::string& value) {
     auto p = props.append_child("property");
@@ -373,7 +374,7 @@ void write_properties(pugi::xml_node suite, const h::run_result& run, const juni
   add("target.address", run.target.address);
   add("target.embedded", run.target.embedded ? "true" : "false");
   add("target.banner", run.target.banner);
-  add("target.tls", std::string(h::to_string(run.target.tls)));
+  add("target.tls", std::string(results::to_string(run.target.tls)));
   add("target.tls_description", run.target.tls_description);
   add("target.tls_problem", run.target.tls_problem);
   add("target.extensions", join(run.target.extensions));
@@ -389,7 +390,7 @@ void write_properties(pugi::xml_node suite, const h::run_result& run, const juni
   add("run.finished_at", run.finished_at);
 }
 
-tally write_suite(pugi::xml_node root, const suite_group& g, std::size_t id, const h::run_result& run,
+tally write_suite(pugi::xml_node root, const suite_group& g, std::size_t id, const results::run_result& run,
                   const junit_options& opt) {
   auto suite = root.append_child("testsuite");
   const std::string classname = field(g.name, opt.text_limit);
@@ -436,7 +437,7 @@ std::string xml_safe(std::string_view text, bool multiline, std::size_t limit) {
   return out;
 }
 
-std::string to_junit(const h::run_result& run, const junit_options& opt) {
+std::string to_junit(const results::run_result& run, const junit_options& opt) {
   pugi::xml_document doc;
   auto decl = doc.append_child(pugi::node_declaration);
   decl.append_attribute("version").set_value("1.0");

@@ -6,12 +6,12 @@
 namespace smtpspec::reports {
 namespace {
 
-using harness::verdict;
+using results::verdict;
 
-harness::run_result run_with(std::initializer_list<std::pair<const char*, verdict>> cases) {
-  harness::run_result r;
+results::run_result run_with(std::initializer_list<std::pair<const char*, verdict>> cases) {
+  results::run_result r;
   for (auto [id, v] : cases) {
-    harness::case_result c;
+    results::case_result c;
     c.id = id;
     c.outcome = v;
     r.cases.push_back(c);

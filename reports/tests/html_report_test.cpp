@@ -22,10 +22,9 @@
 namespace smtpspec::reports {
 namespace {
 
-namespace h = smtpspec::harness;
 using html::escape_mode;
 using html::escaped;
-using ev = h::transcript_event::kind;
+using ev = results::transcript_event::kind;
 
 // Every kind of hostile text at once: markup, a CDATA end, quotes, NUL, ESC
 // sequences, DEL, a C1 control, a bidi override, a lone surrogate encoded in
@@ -188,11 +187,11 @@ void expect_only_our_markup(const std::string& out) {
 
 // --- synthetic runs -------------------------------------------------------------
 
-h::transcript_event event(ev k, long long us, std::string bytes) { return {k, std::chrono::microseconds(us), bytes}; }
+results::transcript_event event(ev k, long long us, std::string bytes) { return {k, std::chrono::microseconds(us), bytes}; }
 
-h::case_result make_case(std::string id, std::string suite, h::verdict v, std::vector<std::string> tags,
-                         std::vector<h::rfc_ref> rfc) {
-  h::case_result c;
+results::case_result make_case(std::string id, std::string suite, results::verdict v, std::vector<std::string> tags,
+                         std::vector<results::rfc_ref> rfc) {
+  results::case_result c;
   c.id = std::move(id);
   c.suite = std::move(suite);
   c.title = "Title of " + c.id;
@@ -208,22 +207,22 @@ h::case_result make_case(std::string id, std::string suite, h::verdict v, std::v
   return c;
 }
 
-h::run_result make_run() {
-  h::run_result r;
+results::run_result make_run() {
+  results::run_result r;
   r.tool_version = "0.1.0";
   r.target.address = "mx.example:25";
   r.target.banner = "220 mx.example ESMTP";
   r.target.extensions = {"PIPELINING", "SIZE 1000"};
   r.started_at = "2026-01-01T00:00:00Z";
   r.finished_at = "2026-01-01T00:00:01Z";
-  r.cases.push_back(make_case("a.pass1", "s1", h::verdict::pass, {"ordering"}, {{5321, "4.1.4"}}));
-  r.cases.push_back(make_case("a.pass2", "s1", h::verdict::pass, {"ordering", "syntax"}, {{5321, "4.1.2"}}));
+  r.cases.push_back(make_case("a.pass1", "s1", results::verdict::pass, {"ordering"}, {{5321, "4.1.4"}}));
+  r.cases.push_back(make_case("a.pass2", "s1", results::verdict::pass, {"ordering", "syntax"}, {{5321, "4.1.2"}}));
   r.cases.push_back(
-      make_case("a.fail", "s1", h::verdict::fail, {"smuggling", "security"}, {{5321, "4.1.1.4"}, {3030, "2"}}));
-  r.cases.push_back(make_case("b.warn", "s2", h::verdict::warn, {"syntax"}, {{5321, "4.2"}}));
-  r.cases.push_back(make_case("b.skip", "s2", h::verdict::skip, {"starttls"}, {{3207, "4"}}));
-  r.cases.push_back(make_case("b.error", "s2", h::verdict::error, {"starttls", "security"}, {{3207, "4.2"}}));
-  r.cases.push_back(make_case("b.pass-with-finding", "s2", h::verdict::pass, {}, {{3207, "4.2"}}));
+      make_case("a.fail", "s1", results::verdict::fail, {"smuggling", "security"}, {{5321, "4.1.1.4"}, {3030, "2"}}));
+  r.cases.push_back(make_case("b.warn", "s2", results::verdict::warn, {"syntax"}, {{5321, "4.2"}}));
+  r.cases.push_back(make_case("b.skip", "s2", results::verdict::skip, {"starttls"}, {{3207, "4"}}));
+  r.cases.push_back(make_case("b.error", "s2", results::verdict::error, {"starttls", "security"}, {{3207, "4.2"}}));
+  r.cases.push_back(make_case("b.pass-with-finding", "s2", results::verdict::pass, {}, {{3207, "4.2"}}));
   r.cases.back().findings.push_back({reference::level::must, {3207, "4.2"}, "injected reply", "none", "250 OK", 2, true});
   return r;
 }
@@ -365,7 +364,7 @@ TEST(html_report, hostile_text_in_every_field_is_shown_as_text) {
   baseline_diff diff;
   diff.baseline_started_at = diff.baseline_target = hostile;
   diff.worse = diff.fixed = diff.known_failures = diff.other_changes = {
-      {run.cases[0].id, hostile, h::verdict::pass, h::verdict::fail, false}};
+      {run.cases[0].id, hostile, results::verdict::pass, results::verdict::fail, false}};
   diff.removed = {hostile};
   html_options opt;
   opt.diff = &diff;
@@ -430,10 +429,10 @@ TEST(html_report, transcript_is_cut_at_the_limit_with_a_marker) {
 }
 
 TEST(html_report, size_stays_proportional_to_the_limits) {
-  h::run_result run = make_run();
+  results::run_result run = make_run();
   run.cases.clear();
   for (int i = 0; i < 300; ++i)
-    run.cases.push_back(make_case("c" + std::to_string(i), "s" + std::to_string(i / 30), h::verdict::pass,
+    run.cases.push_back(make_case("c" + std::to_string(i), "s" + std::to_string(i / 30), results::verdict::pass,
                                   {"t"}, {{5321, "4.1.1"}}));
   // One reply line of 1 MB (of the octets that expand most), and a banner of 1 MB.
   run.cases[7].transcript.push_back(event(ev::server_bytes, 9, "250 " + std::string(1024 * 1024, '\xff') + "\r\n"));
@@ -492,7 +491,7 @@ TEST(html_report, counts_pass_rates_and_suites) {
                      "data-tags=\"smuggling security\" data-rfc=\"5321 3030\""),
             std::string::npos);
 
-  const auto empty = to_html(h::run_result{});
+  const auto empty = to_html(results::run_result{});
   EXPECT_NE(empty.find("id=count-total data-count=\"0\""), std::string::npos);
   EXPECT_NE(empty.find("<span class=n id=pass-rate>\u2013</span>"), std::string::npos);
 }
@@ -533,8 +532,8 @@ TEST(html_report, security_findings_come_first) {
 TEST(html_report, baseline_sections_list_before_and_now) {
   auto before = make_run();
   auto now = make_run();
-  before.cases[0].outcome = h::verdict::fail;   // a.pass1: fixed
-  now.cases[1].outcome = h::verdict::fail;      // a.pass2: new failure
+  before.cases[0].outcome = results::verdict::fail;   // a.pass1: fixed
+  now.cases[1].outcome = results::verdict::fail;      // a.pass2: new failure
   const auto diff = compare(before, now);
   html_options opt;
   opt.diff = &diff;
@@ -562,7 +561,7 @@ TEST(html_report, matrix_highlights_rows_that_differ) {
   auto b = make_run();
   b.target.address = "other.example:25";
   b.target.banner = "220 other <b>bold</b>";
-  b.cases[0].outcome = h::verdict::fail;  // a.pass1 differs
+  b.cases[0].outcome = results::verdict::fail;  // a.pass1 differs
   b.cases[0].reason = "the \"reason\" <why>";
   b.cases.pop_back();                     // b.pass-with-finding: missing in b, not a difference
   const auto out = to_html_matrix({a, b});

@@ -22,7 +22,6 @@
 namespace smtpspec::reports {
 namespace {
 
-namespace h = smtpspec::harness;
 namespace ref = smtpspec::reference;
 using namespace std::string_literals;
 
@@ -151,26 +150,26 @@ void expect_consistent_counts(const pugi::xml_document& doc) {
   EXPECT_EQ(attr_count(root, "skipped"), skipped);
 }
 
-h::case_result make_case(std::string id, std::string suite, h::verdict v, std::string reason = {}) {
-  h::case_result c;
+results::case_result make_case(std::string id, std::string suite, results::verdict v, std::string reason = {}) {
+  results::case_result c;
   c.id = std::move(id);
   c.suite = std::move(suite);
   c.title = "Title of " + c.id;
   c.requirement = "The server MUST do the right thing.";
   c.rfc = {{5321, "4.1.4"}};
-  c.level = v == h::verdict::warn ? ref::level::should : ref::level::must;
+  c.level = v == results::verdict::warn ? ref::level::should : ref::level::must;
   c.outcome = v;
   c.reason = std::move(reason);
   c.duration = std::chrono::microseconds(1234567);
   c.source = "scenarios/rfc5321/ordering.toml:12:1";
-  c.transcript = {{h::transcript_event::kind::server_bytes, std::chrono::microseconds(1500), "220 ready\r\n"},
-                  {h::transcript_event::kind::client_bytes, std::chrono::microseconds(2500), "EHLO x\r\n"},
-                  {h::transcript_event::kind::closed, std::chrono::microseconds(3000), "by the server"}};
+  c.transcript = {{results::transcript_event::kind::server_bytes, std::chrono::microseconds(1500), "220 ready\r\n"},
+                  {results::transcript_event::kind::client_bytes, std::chrono::microseconds(2500), "EHLO x\r\n"},
+                  {results::transcript_event::kind::closed, std::chrono::microseconds(3000), "by the server"}};
   return c;
 }
 
-h::run_result every_verdict() {
-  h::run_result r;
+results::run_result every_verdict() {
+  results::run_result r;
   r.tool_version = "0.1.0";
   r.target.address = "mx.example.test:2525";
   r.target.banner = "220 mx.example.test ESMTP";
@@ -183,17 +182,17 @@ h::run_result every_verdict() {
   r.started_at = "2024-05-06T07:08:09Z";
   r.finished_at = "2024-05-06T07:09:10Z";
   r.duration = std::chrono::seconds(61);
-  r.cases.push_back(make_case("rfc5321.ordering.ok", "rfc5321.ordering", h::verdict::pass));
-  auto fail = make_case("rfc5321.ordering.rcpt-before-mail", "rfc5321.ordering", h::verdict::fail,
+  r.cases.push_back(make_case("rfc5321.ordering.ok", "rfc5321.ordering", results::verdict::pass));
+  auto fail = make_case("rfc5321.ordering.rcpt-before-mail", "rfc5321.ordering", results::verdict::fail,
                         "RCPT before MAIL was accepted\nsecond line");
   fail.findings.push_back({ref::level::must, {5321, "3.3"}, "RCPT without MAIL must get 503", "503", "250 OK", 1, false});
   fail.findings.push_back({ref::level::must, {5321, "4.2"}, "an unexpected reply", "no reply", "250 2.0.0", 2, true});
   r.cases.push_back(fail);
-  auto warn = make_case("rfc5321.data.no-rcpt", "rfc5321.data", h::verdict::warn, "DATA without RCPT got 354");
+  auto warn = make_case("rfc5321.data.no-rcpt", "rfc5321.data", results::verdict::warn, "DATA without RCPT got 354");
   warn.findings.push_back({ref::level::should, {5321, "4.1.1.4"}, "DATA needs a recipient", "503/554", "354 go", 0, false});
   r.cases.push_back(warn);
-  r.cases.push_back(make_case("rfc3030.bdat.last", "rfc5321.data", h::verdict::skip, "the target does not advertise CHUNKING"));
-  r.cases.push_back(make_case("rfc5321.data.error", "rfc5321.data", h::verdict::error, "cannot connect to mx: refused"));
+  r.cases.push_back(make_case("rfc3030.bdat.last", "rfc5321.data", results::verdict::skip, "the target does not advertise CHUNKING"));
+  r.cases.push_back(make_case("rfc5321.data.error", "rfc5321.data", results::verdict::error, "cannot connect to mx: refused"));
   return r;
 }
 
@@ -389,7 +388,7 @@ TEST(junit_report, xml_safe_escapes_what_xml_forbids_and_keeps_valid_text) {
 }
 
 TEST(junit_report, hostile_strings_everywhere_stay_escaped_and_valid) {
-  h::run_result run = every_verdict();
+  results::run_result run = every_verdict();
   run.target.address = k_hostile;
   run.target.banner = "220 " + k_hostile;
   run.target.extensions = {k_hostile, "X" + k_hostile};
@@ -404,8 +403,8 @@ TEST(junit_report, hostile_strings_everywhere_stay_escaped_and_valid) {
     c.reason = k_hostile + "\r\n" + k_hostile;
     c.source = k_hostile + ":7:1";
     c.findings.push_back({ref::level::must, {5321, "4.2"}, k_hostile, k_hostile, k_hostile, 0, true});
-    c.transcript.push_back({h::transcript_event::kind::server_bytes, std::chrono::microseconds(9), k_hostile + "\r\n"});
-    c.transcript.push_back({h::transcript_event::kind::note, std::chrono::microseconds(10), k_hostile});
+    c.transcript.push_back({results::transcript_event::kind::server_bytes, std::chrono::microseconds(9), k_hostile + "\r\n"});
+    c.transcript.push_back({results::transcript_event::kind::note, std::chrono::microseconds(10), k_hostile});
   }
   for (bool strict : {false, true}) {
     junit_options opt;
@@ -455,9 +454,9 @@ TEST(junit_report, message_is_the_first_line_and_bounded) {
 TEST(junit_report, transcript_is_cut_at_the_limit_with_a_marker) {
   auto run = every_verdict();
   auto& c = run.cases[1];
-  c.transcript.push_back({h::transcript_event::kind::server_bytes, std::chrono::microseconds(4000),
+  c.transcript.push_back({results::transcript_event::kind::server_bytes, std::chrono::microseconds(4000),
                           "250 " + std::string(1024 * 1024, 'A') + "\r\n"});
-  c.transcript.push_back({h::transcript_event::kind::client_bytes, std::chrono::microseconds(5000), "QUIT\r\n"});
+  c.transcript.push_back({results::transcript_event::kind::client_bytes, std::chrono::microseconds(5000), "QUIT\r\n"});
   c.transcript_truncated = true;
   std::uint64_t total = 0;
   for (const auto& e : c.transcript) total += e.bytes.size();
@@ -507,7 +506,7 @@ TEST(junit_report, equal_names_in_a_suite_are_made_unique) {
 }
 
 TEST(junit_report, an_empty_run_is_a_valid_report) {
-  h::run_result run;
+  results::run_result run;
   const auto xml = to_junit(run);
   auto doc = parse(xml);
   EXPECT_STREQ(doc.child("testsuites").attribute("tests").value(), "0");

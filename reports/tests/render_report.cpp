@@ -25,7 +25,7 @@ int usage() {
   return 2;
 }
 
-bool read_run(const std::string& path, smtpspec::harness::run_result& run) {
+bool read_run(const std::string& path, smtpspec::results::run_result& run) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::cerr << "render_report: cannot read " << path << "\n";
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   }
   if (paths.size() < 2 || (!matrix && paths.size() != 2)) return usage();
 
-  std::vector<smtpspec::harness::run_result> runs(paths.size() - 1);
+  std::vector<smtpspec::results::run_result> runs(paths.size() - 1);
   for (std::size_t i = 1; i < paths.size(); ++i)
     if (!read_run(paths[i], runs[i - 1])) return 2;
 
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     html = smtpspec::reports::to_html_matrix(runs, opt);
   } else {
     if (!baseline_path.empty()) {
-      smtpspec::harness::run_result base;
+      smtpspec::results::run_result base;
       if (!read_run(baseline_path, base)) return 2;
       diff = smtpspec::reports::compare(base, runs.front(), runs.front().options.strict);
       opt.diff = &diff;

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "smtpspec/harness/reference_server.hpp"
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::fuzz {
 namespace {
@@ -48,10 +49,10 @@ std::string describe(const play_result& r) {
 }
 
 struct embedded {
-  explicit embedded(ref::defect d = ref::defect::none, harness::tls_mode tls = harness::tls_mode::none) {
+  explicit embedded(ref::defect d = ref::defect::none, results::tls_mode tls = results::tls_mode::none) {
     harness::reference_server_options opt;
     opt.session.defects = d;
-    opt.implicit_tls = tls == harness::tls_mode::implicit;
+    opt.implicit_tls = tls == results::tls_mode::implicit;
     opt.session.implicit_tls = opt.implicit_tls;
     server = std::make_unique<harness::reference_server>(opt);
     player_settings ps;
@@ -77,14 +78,14 @@ TEST(session_player, every_seed_plays_clean_on_the_reference_server) {
 }
 
 TEST(session_player, seeds_play_clean_over_starttls_and_implicit_tls) {
-  for (auto mode : {harness::tls_mode::starttls, harness::tls_mode::implicit}) {
+  for (auto mode : {results::tls_mode::starttls, results::tls_mode::implicit}) {
     embedded t(ref::defect::none, mode);
     for (const char* name : {"plain-transaction", "pipelined-transaction", "smuggle-lf-dot-lf", "bdat-chunks",
                              "auth-plain", "long-lines"}) {
       auto r = t.player->play(seed(name));
       EXPECT_TRUE(r.connected) << name;
       EXPECT_TRUE(r.tls) << name;
-      EXPECT_TRUE(r.findings.empty()) << name << " tls " << harness::to_string(mode) << "\n" << describe(r);
+      EXPECT_TRUE(r.findings.empty()) << name << " tls " << results::to_string(mode) << "\n" << describe(r);
     }
   }
 }
@@ -108,7 +109,7 @@ TEST(session_player, bdat_chunks_the_server_is_still_reading_are_filled_in) {
       t.player->play(decode("cmd EHLO a.example\ncmd MAIL FROM:<a@example.test>\ncmd RCPT TO:<user@example.test>\n"
                             "bdat[size=300] x\n"));
   EXPECT_TRUE(r.findings.empty()) << describe(r);
-  EXPECT_EQ(r.terminator.size(), 299u + 6u) << harness::visible(r.terminator);  // 299 octets, then QUIT
+  EXPECT_EQ(r.terminator.size(), 299u + 6u) << results::visible(r.terminator);  // 299 octets, then QUIT
 }
 
 struct defect_case {

@@ -17,6 +17,7 @@
 #include "smtpspec/harness/reference_server.hpp"
 #include "smtpspec/harness/runner.hpp"
 #include "smtpspec/harness/scenario_loader.hpp"
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::fuzz {
 namespace {
@@ -75,7 +76,7 @@ class embedded_target {
     probe_ = harness::probe_target(settings_);
     EXPECT_TRUE(probe_.reachable) << probe_.problem;
   }
-  harness::case_result run(const harness::scenario_case& c) const { return harness::run_case(c, settings_, probe_); }
+  results::case_result run(const harness::scenario_case& c) const { return harness::run_case(c, settings_, probe_); }
 
  private:
   std::unique_ptr<harness::reference_server> server_;
@@ -83,16 +84,16 @@ class embedded_target {
   harness::target_probe probe_;
 };
 
-std::string describe(const harness::case_result& r) {
-  std::string out = std::string(harness::to_string(r.outcome)) + ": " + r.reason + "\n";
+std::string describe(const results::case_result& r) {
+  std::string out = std::string(results::to_string(r.outcome)) + ": " + r.reason + "\n";
   for (const auto& f : r.findings) out += "  - " + f.text + "\n";
   for (const auto& e : r.transcript) {
-    if (e.what == harness::transcript_event::kind::client_bytes)
-      out += "  C: " + harness::visible(e.bytes) + "\n";
-    else if (e.what == harness::transcript_event::kind::server_bytes)
-      out += "  S: " + harness::visible(e.bytes) + "\n";
+    if (e.what == results::transcript_event::kind::client_bytes)
+      out += "  C: " + results::visible(e.bytes) + "\n";
+    else if (e.what == results::transcript_event::kind::server_bytes)
+      out += "  S: " + results::visible(e.bytes) + "\n";
     else
-      out += "  -- " + harness::visible(e.bytes) + "\n";
+      out += "  -- " + results::visible(e.bytes) + "\n";
   }
   return out;
 }
@@ -113,7 +114,7 @@ TEST(session_to_scenario, converted_seeds_pass_against_the_reference_server) {
     auto c = convert(f);
     if (c.steps.empty()) continue;
     auto r = t.run(c);
-    EXPECT_EQ(r.outcome, harness::verdict::pass) << f.filename() << "\n" << describe(r);
+    EXPECT_EQ(r.outcome, results::verdict::pass) << f.filename() << "\n" << describe(r);
   }
 }
 
@@ -128,7 +129,7 @@ TEST(session_to_scenario, converted_defect_reproducers_fail_against_the_broken_s
     embedded_target broken(d);
     auto c = convert(std::filesystem::path(SMTPSPEC_FUZZ_NET_CORPUS) / name);
     auto r = broken.run(c);
-    EXPECT_EQ(r.outcome, harness::verdict::fail) << name << " with " << ref::to_string(d) << "\n" << describe(r);
+    EXPECT_EQ(r.outcome, results::verdict::fail) << name << " with " << ref::to_string(d) << "\n" << describe(r);
   }
 }
 
@@ -144,11 +145,11 @@ TEST(session_to_scenario, the_planted_crash_reproducer_fails_against_the_broken_
   {
     embedded_target broken(ref::defect::crash_on_data_after_bdat);
     auto r = broken.run(c);
-    EXPECT_EQ(r.outcome, harness::verdict::fail) << describe(r);
+    EXPECT_EQ(r.outcome, results::verdict::fail) << describe(r);
   }
   embedded_target strict;
   auto r = strict.run(c);
-  EXPECT_EQ(r.outcome, harness::verdict::pass) << describe(r);
+  EXPECT_EQ(r.outcome, results::verdict::pass) << describe(r);
 }
 
 TEST(session_to_scenario, long_8bit_octets_go_as_a_multiline_raw_hex) {

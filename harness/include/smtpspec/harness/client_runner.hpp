@@ -18,6 +18,7 @@
 
 #include "smtpspec/harness/result.hpp"
 #include "smtpspec/harness/scenario.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::harness {
 
@@ -44,11 +45,11 @@ struct client_run_settings {
   std::function<void(const std::string&)> say;
 };
 
-using client_progress_fn = std::function<void(const case_result&, std::size_t done, std::size_t total)>;
+using client_progress_fn = std::function<void(const results::case_result&, std::size_t done, std::size_t total)>;
 
 /// Runs the cases one after another on one listening socket. Throws
 /// std::runtime_error when the address cannot be bound or TLS cannot be set up.
-std::vector<case_result> run_client_cases(const std::vector<const scenario_case*>& cases, const client_run_settings& s,
-                                          target_info& info, const client_progress_fn& progress = {});
+std::vector<results::case_result> run_client_cases(const std::vector<const scenario_case*>& cases, const client_run_settings& s,
+                                          results::target_info& info, const client_progress_fn& progress = {});
 
 }  // namespace smtpspec::harness

@@ -16,7 +16,7 @@
 #include <system_error>
 
 #include "smtpspec/harness/tls.hpp"
-#include "smtpspec/harness/transcript.hpp"
+#include "smtpspec/results/transcript.hpp"
 
 namespace smtpspec::harness {
 
@@ -53,7 +53,7 @@ enum class local_role : std::uint8_t { client, server };
 
 class connection {
  public:
-  explicit connection(transcript& log, local_role role = local_role::client);
+  explicit connection(results::transcript& log, local_role role = local_role::client);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;

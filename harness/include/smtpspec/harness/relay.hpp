@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "smtpspec/harness/result.hpp"
 #include "smtpspec/harness/runner.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::harness {
 
@@ -31,7 +31,7 @@ enum class relay_check : std::uint8_t {
 
 struct relay_case {
   std::string id, title, requirement;
-  std::vector<rfc_ref> rfc;
+  std::vector<results::rfc_ref> rfc;
   reference::level level = reference::level::must;
   std::vector<std::string> tags;
   std::string body;               ///< octets between the header and the end-of-data line (raw)
@@ -53,6 +53,6 @@ struct relay_settings {
 /// Runs the relay cases: starts the sink, submits each message, waits for it at the
 /// sink and judges what arrived. Never throws for network problems (they become
 /// ERROR verdicts); throws std::runtime_error if the sink cannot listen.
-run_result run_relay(const relay_settings& s, const std::vector<relay_case>& cases);
+results::run_result run_relay(const relay_settings& s, const std::vector<relay_case>& cases);
 
 }  // namespace smtpspec::harness

@@ -22,6 +22,7 @@
 #include "smtpspec/harness/connection.hpp"
 #include "smtpspec/harness/result.hpp"
 #include "smtpspec/harness/scenario.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::harness {
 
@@ -41,7 +42,7 @@ std::unique_ptr<delivery_probe> make_directory_probe(const std::string& dir);
 
 struct run_settings {
   endpoint_spec target;
-  tls_mode tls = tls_mode::none;          ///< how every case connects (cases may ask for more)
+  results::tls_mode tls = results::tls_mode::none;          ///< how every case connects (cases may ask for more)
   client_tls_options tls_options;
   bool strict = false;                    ///< WARN counts as FAIL
   unsigned jobs = 1;
@@ -68,7 +69,7 @@ struct run_settings {
 struct target_probe {
   bool reachable = false;
   std::string problem;  ///< why not reachable
-  target_info info;
+  results::target_info info;
   /// The EHLO reply could be read; when not, `needs` are not judged (the cases run
   /// and report the malformed reply themselves).
   bool ehlo_readable = true;
@@ -79,13 +80,13 @@ struct target_probe {
 target_probe probe_target(const run_settings& s);
 
 /// Runs one case. Never throws: harness faults become verdict::error.
-case_result run_case(const scenario_case& c, const run_settings& s, const target_probe& t);
+results::case_result run_case(const scenario_case& c, const run_settings& s, const target_probe& t);
 
 /// Called after each case (from worker threads, serialised by the caller).
-using progress_fn = std::function<void(const case_result&, std::size_t done, std::size_t total)>;
+using progress_fn = std::function<void(const results::case_result&, std::size_t done, std::size_t total)>;
 
 /// Runs cases on `s.jobs` threads, in the given order of ids in the result.
-std::vector<case_result> run_cases(const std::vector<const scenario_case*>& cases, const run_settings& s,
+std::vector<results::case_result> run_cases(const std::vector<const scenario_case*>& cases, const run_settings& s,
                                    const target_probe& t, const progress_fn& progress = {});
 
 /// A token unique to one run of a case (12 hex digits), for {nonce}.

@@ -25,6 +25,8 @@
 
 #include "smtpspec/reference/server_session.hpp"
 #include "smtpspec/reference/session.hpp"
+#include "smtpspec/results/rfc_ref.hpp"
+#include "smtpspec/results/tls_mode.hpp"
 
 namespace smtpspec::harness {
 
@@ -35,22 +37,6 @@ struct source_position {
   std::uint32_t column = 0;
   std::string to_string() const;  ///< "file:line:col" (just "file" when line is 0)
 };
-
-/// An RFC section reference with owned text ("5321#4.1.1.4").
-struct rfc_ref {
-  std::uint16_t rfc = 5321;
-  std::string section;
-  reference::citation citation() const { return {rfc, section}; }
-  std::string to_string() const;  ///< "RFC 5321 4.1.1.4"
-  std::string url() const;
-};
-
-enum class tls_mode : std::uint8_t {
-  none,      ///< plaintext
-  starttls,  ///< upgrade with STARTTLS (RFC 3207) before the case's steps
-  implicit,  ///< TLS from the first octet (RFC 8314)
-};
-std::string_view to_string(tls_mode m) noexcept;
 
 /// A narrowed expectation for one reply. Empty means "as the model says".
 struct reply_expectation {
@@ -146,11 +132,11 @@ struct scenario_case {
   std::string suite;        ///< the suite name (from the file)
   std::string title;        ///< what the case does, in h2spec's voice
   std::string requirement;  ///< the RFC sentence it checks (quoted)
-  std::vector<rfc_ref> rfc; ///< first one is the main citation
+  std::vector<results::rfc_ref> rfc; ///< first one is the main citation
   reference::level level = reference::level::must;
   std::vector<std::string> tags;
   std::vector<std::string> needs;  ///< EHLO keywords the target must advertise, else SKIP
-  tls_mode tls = tls_mode::none;
+  results::tls_mode tls = results::tls_mode::none;
   std::optional<std::chrono::milliseconds> timeout;  ///< per-case override
   std::vector<step> steps;
   case_checks checks;

@@ -26,9 +26,9 @@
 
 #include "smtpspec/harness/connection.hpp"
 #include "smtpspec/harness/tls.hpp"
-#include "smtpspec/harness/transcript.hpp"
 #include "smtpspec/reference/extensions.hpp"
 #include "smtpspec/reference/reply.hpp"
+#include "smtpspec/results/transcript.hpp"
 
 namespace smtpspec::harness {
 
@@ -147,7 +147,7 @@ struct submission_result {
 /// throws std::invalid_argument for a submission that cannot be sent (no
 /// recipient, count 0, CR/LF/NUL or "<>" inside an address or the HELO domain),
 /// which check_submission() reports beforehand.
-submission_result submit(const submission& s, transcript& log);
+submission_result submit(const submission& s, results::transcript& log);
 
 /// Empty if `s` can be submitted, otherwise why not (for usage messages).
 std::string check_submission(const submission& s);

@@ -16,8 +16,10 @@
 //   * The length of a line counts every octet including its terminator (2 for
 //     CRLF, 1 for a bare LF ending it). A line is too long when that length
 //     exceeds max_line: too_long is returned when the octet number max_line + 1 of
-//     the line is consumed, so line::length is then always max_line + 1, and
-//     `text` is empty and the flags are false (the line is not delivered). If that
+//     the line is consumed, so line::length is then always max_line + 1, the flags
+//     are false, and `text` holds only the line's first octets (at most max_line,
+//     without the CR of a CRLF ending it), enough to tell the verb or reply code of
+//     the line the peer meant (the line itself is not delivered). If that
 //     octet ends the line (its LF), nothing is discarded; otherwise every octet up
 //     to and including the line's terminator is skipped silently.
 // Events depend only on the octet stream, never on how it is split into inputs.
@@ -42,7 +44,7 @@ struct line {
   enum class status : std::uint8_t {
     complete,  ///< `text` holds a line (terminator stripped)
     need_more, ///< no complete line in the input yet
-    too_long,  ///< a line exceeded max_line; `length` is its total length so far (max_line + 1)
+    too_long,  ///< a line exceeded max_line; `length` is its total length so far (max_line + 1), `text` its head
   };
   status state = status::need_more;
   std::string_view text;    ///< valid until the next call on the reader (or the input changes)
@@ -73,7 +75,7 @@ class line_reader {
  private:
   bool skip_discarded(std::string_view input, std::size_t& i);
   line end_line(std::string_view input, std::size_t begin, std::size_t i, bool crlf);
-  line report_too_long(std::size_t length);
+  line report_too_long(std::string_view head, std::size_t length);
   void clear_line();
 
   line_reader_options opt_;

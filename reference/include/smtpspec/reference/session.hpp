@@ -101,6 +101,17 @@ struct forbidden_code {
   std::uint16_t code = 0;
   citation cite;
   std::string_view why;
+  /// 500 has two meanings (RFC 5321 4.2.2: "Syntax error, command unrecognized"):
+  /// only "not recognized" is forbidden to the commands of 4.5.1 (4.3.2). The reply
+  /// is read as a syntax complaint, and so not forbidden, when its enhanced status
+  /// code says so (X.5.4 invalid command arguments; RFC 3463 3.6), or when the
+  /// command carries an optional argument or parameter it could be complaining
+  /// about (`argued`) and the status does not say X.5.1 (invalid command).
+  bool syntax_reading = false;
+  bool argued = false;
+  /// How bad the code is: MUST, or SHOULD where the RFC also allows it elsewhere
+  /// (graded at the lower level when the RFC contradicts itself).
+  level strength = level::must;
 };
 
 /// The replies the RFCs allow for one step, and how strongly.
@@ -139,6 +150,10 @@ struct judgement {
   level strength = level::must;
   citation cite;
   std::string explanation;
+  /// The rule broken, in words that do not depend on the command's arguments (the
+  /// expectation's rule, or the forbidden code's): with the citation and what was
+  /// observed it names a distinct defect (results/defects.hpp). Empty when conforming.
+  std::string rule;
   bool conforming() const noexcept { return kind == outcome::conforming; }
 };
 
@@ -202,8 +217,11 @@ class session {
   /// A well-formed command in the current state.
   expectation expect(const command& c) const;
   /// A line that parse_command() rejected with `e` (500/501 territory, 4.3.2).
-  /// `v` is the recognised verb, if any (verb::unknown for an unknown one).
-  expectation expect_invalid(verb v, const parse_error& e) const;
+  /// `v` is the recognised verb, if any (verb::unknown for an unknown one); `line`
+  /// (without CRLF), when given, lets an unknown verb be matched against the EHLO
+  /// keywords (an advertised extension verb is not "unrecognized", 4.2.4) and
+  /// the verbs other specifications define.
+  expectation expect_invalid(verb v, const parse_error& e, std::string_view line = {}) const;
   /// The reply to the end-of-data indication (4.1.1.4, 4.2.5, 4.3.2 DATA).
   expectation expect_end_of_data() const;
   /// The reply to a line of a SASL exchange, "*" cancelling it (RFC 4954 4).
@@ -239,6 +257,8 @@ class session {
   void reset_transaction() noexcept;
   void apply(verb v, const command* c, const reply& r);
   expectation expect_command(const session_state& s, const command& c) const;
+  /// A command line whose verb is not one of the model's (`line` from its verb on).
+  expectation expect_unknown_verb(std::string_view line) const;
 
   session_state state_;
   phase before_auth_ = phase::ready;

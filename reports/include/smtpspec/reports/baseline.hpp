@@ -6,15 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "smtpspec/harness/result.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::reports {
 
 struct verdict_change {
   std::string id;
   std::string title;
-  harness::verdict before = harness::verdict::pass;  ///< in the baseline (pass if the case is new)
-  harness::verdict now = harness::verdict::pass;
+  results::verdict before = results::verdict::pass;  ///< in the baseline (pass if the case is new)
+  results::verdict now = results::verdict::pass;
   bool new_case = false;  ///< not in the baseline
 };
 
@@ -32,8 +32,8 @@ struct baseline_diff {
 
 /// How bad a verdict is for gating: pass = skip < warn < fail = error. With
 /// `strict`, warn counts as fail.
-int gating_rank(harness::verdict v, bool strict) noexcept;
+int gating_rank(results::verdict v, bool strict) noexcept;
 
-baseline_diff compare(const harness::run_result& baseline, const harness::run_result& current, bool strict = false);
+baseline_diff compare(const results::run_result& baseline, const results::run_result& current, bool strict = false);
 
 }  // namespace smtpspec::reports

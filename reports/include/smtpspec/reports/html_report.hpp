@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "smtpspec/harness/result.hpp"
 #include "smtpspec/reports/baseline.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::reports {
 
@@ -27,9 +27,9 @@ struct html_options {
 };
 
 /// One run.
-std::string to_html(const harness::run_result& run, const html_options& opt = {});
+std::string to_html(const results::run_result& run, const html_options& opt = {});
 
 /// Several runs side by side: cases down, targets across, differing rows marked.
-std::string to_html_matrix(const std::vector<harness::run_result>& runs, const html_options& opt = {});
+std::string to_html_matrix(const std::vector<results::run_result>& runs, const html_options& opt = {});
 
 }  // namespace smtpspec::reports

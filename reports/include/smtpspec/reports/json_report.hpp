@@ -7,17 +7,17 @@
 
 #include <string>
 
-#include "smtpspec/harness/result.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::reports {
 
 /// Format version of the document; bumped when a field changes meaning.
 inline constexpr int json_format_version = 1;
 
-std::string to_json(const harness::run_result& run, int indent = 2);
+std::string to_json(const results::run_result& run, int indent = 2);
 
 /// Reads a JSON report back (for `smtpspec report`). Returns false with a message
 /// on a malformed document.
-bool from_json(const std::string& text, harness::run_result& out, std::string& error);
+bool from_json(const std::string& text, results::run_result& out, std::string& error);
 
 }  // namespace smtpspec::reports

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "smtpspec/harness/result.hpp"
+#include "smtpspec/results/run_result.hpp"
 
 namespace smtpspec::reports {
 
@@ -24,12 +24,12 @@ struct junit_options {
   std::size_t max_findings = 100;    ///< findings listed per case; the rest are counted
 };
 
-std::string to_junit(const harness::run_result& run, const junit_options& opt = {});
+std::string to_junit(const results::run_result& run, const junit_options& opt = {});
 
 /// Makes untrusted octets safe for XML 1.0 text and attributes: valid UTF-8 of
 /// characters XML allows is kept, everything else (C0/C1 controls, U+FFFE/U+FFFF,
 /// UTF-8-encoded surrogates, invalid UTF-8) becomes a visible escape as
-/// harness::visible() writes it ("\0", "\x1b", "\xff"). CR is always escaped (XML
+/// results::visible() writes it ("\0", "\x1b", "\xff"). CR is always escaped (XML
 /// parsers would turn it into LF); LF and TAB are kept only when `multiline`. The
 /// result is cut at about `limit` octets with "... (N octets not shown)".
 std::string xml_safe(std::string_view text, bool multiline, std::size_t limit);

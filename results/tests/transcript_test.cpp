@@ -1,11 +1,13 @@
 // The transcript: order and kinds of events, exact escaping, and the bound.
-#include "smtpspec/harness/transcript.hpp"
+#include "smtpspec/results/transcript.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace smtpspec::harness {
+#include "smtpspec/results/visible.hpp"
+
+namespace smtpspec::results {
 namespace {
 
 using kind = transcript_event::kind;
@@ -116,4 +118,4 @@ TEST(Transcript, ManyTinyEventsStayBounded) {
 }
 
 }  // namespace
-}  // namespace smtpspec::harness
+}  // namespace smtpspec::results

@@ -1,9 +1,11 @@
-// Bounded transcript and the escaping that makes hostile octets readable.
-#include "smtpspec/harness/transcript.hpp"
+// The bounded transcript; see transcript.hpp.
+#include "smtpspec/results/transcript.hpp"
 
 #include <algorithm>
 
-namespace smtpspec::harness {
+#include "smtpspec/results/visible.hpp"
+
+namespace smtpspec::results {
 namespace {
 
 /// Boundary events (TLS started, closed) still recorded once the limit is hit:
@@ -94,29 +96,4 @@ std::string transcript::to_text() const {
   return out;
 }
 
-std::string visible(std::string_view bytes) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size());
-  for (char ch : bytes) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '\r': out += "\\r"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\0': out += "\\0"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\\': out += "\\\\"; continue;
-      default: break;
-    }
-    if (c >= 0x20 && c < 0x7f) {
-      out += ch;
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    }
-  }
-  return out;
-}
-
-}  // namespace smtpspec::harness
+}  // namespace smtpspec::results

@@ -4,7 +4,8 @@
 // The real runner (probe_target + run_cases) must neither crash nor hang nor keep
 // more transcript than its limit; the JSON report must round-trip every octet; the
 // JUnit report must be well-formed and valid against reports/junit.xsd; the HTML
-// report must hold the hostile strings only escaped.
+// report must hold the hostile strings only escaped. It lives in harness/ because
+// it drives the runner; reports/ itself builds without harness/.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -28,11 +29,10 @@
 
 #include "smtpspec/harness/runner.hpp"
 #include "smtpspec/harness/scenario_loader.hpp"
+#include "smtpspec/reports/html_report.hpp"
 #include "smtpspec/reports/json_report.hpp"
 #include "smtpspec/reports/junit_report.hpp"
-#ifdef SMTPSPEC_HAVE_HTML_REPORT
-#include "smtpspec/reports/html_report.hpp"
-#endif
+#include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::reports {
 namespace {
@@ -224,7 +224,7 @@ constexpr std::size_t k_transcript_limit = 96 * 1024;
 constexpr auto k_run_bound = 60s;  // far above the few seconds it takes: a hang shows
 
 struct hostile_run {
-  h::run_result run;
+  results::run_result run;
   std::chrono::milliseconds took{0};
   std::size_t connections = 0, huge_replies = 0;
   std::string problem;  // set when the run could not be made
@@ -326,7 +326,7 @@ bool has_raw_control(std::string_view s) {
   });
 }
 
-std::size_t payload(const h::case_result& c) {
+std::size_t payload(const results::case_result& c) {
   std::size_t n = 0;
   for (const auto& e : c.transcript) n += e.bytes.size();
   return n;
@@ -337,20 +337,20 @@ void check_bounded(const hostile_run& hr) {
   EXPECT_LT(hr.took, k_run_bound) << "the runner took " << hr.took.count() << " ms against the hostile peer";
   EXPECT_GE(hr.connections, 3u);  // the probe and one per case
   std::cout << "[ hostile  ] run took " << hr.took.count() << " ms, " << hr.connections << " connections, banner "
-            << h::visible(hr.run.target.banner).substr(0, 200) << "\n";
+            << results::visible(hr.run.target.banner).substr(0, 200) << "\n";
   for (const auto& c : hr.run.cases) {
     std::size_t biggest = 0, findings = 0;
     for (const auto& e : c.transcript) biggest = std::max(biggest, e.bytes.size());
     for (const auto& f : c.findings) findings += f.text.size() + f.expected.size() + f.observed.size();
-    std::cout << "[ hostile  ] " << c.id << ": " << h::to_string(c.outcome) << ", " << c.transcript.size()
+    std::cout << "[ hostile  ] " << c.id << ": " << results::to_string(c.outcome) << ", " << c.transcript.size()
               << " events, " << payload(c) << " transcript octets" << (c.transcript_truncated ? " (truncated)" : "")
               << ", " << c.findings.size() << " findings (" << findings << " octets), reason: "
-              << h::visible(c.reason).substr(0, 300) << "\n";
+              << results::visible(c.reason).substr(0, 300) << "\n";
     // The transcript keeps at most its limit, and the 1 MB line is nowhere whole.
     EXPECT_LE(payload(c), k_transcript_limit) << c.id;
     EXPECT_LT(biggest, k_huge / 2) << c.id;
     EXPECT_LT(findings, k_huge / 2) << c.id;
-    EXPECT_NE(c.outcome, h::verdict::pass) << c.id << ": the hostile replies were not noticed";
+    EXPECT_NE(c.outcome, results::verdict::pass) << c.id << ": the hostile replies were not noticed";
   }
 }
 
@@ -360,7 +360,7 @@ void check_json(const hostile_run& hr) {
   std::cout << "[ hostile  ] JSON report: " << json.size() << " octets\n";
   EXPECT_FALSE(has_raw_control(json));
   EXPECT_NE(json.find("\"base64\""), std::string::npos) << "invalid UTF-8 in the transcript takes the base64 path";
-  h::run_result back;
+  results::run_result back;
   std::string error;
   ASSERT_TRUE(from_json(json, back, error)) << error;
   ASSERT_EQ(back.cases.size(), hr.run.cases.size());
@@ -432,7 +432,7 @@ TEST(hostile_peer, the_runner_finishes_in_bounded_time_and_memory) {
   check_bounded(hr);
   EXPECT_EQ(hr.huge_replies, 1u);
   // The banner and EHLO keywords came through the probe, hostile as they are.
-  EXPECT_NE(hr.run.target.banner.find("<script>alert(1)</script>"), std::string::npos) << h::visible(hr.run.target.banner);
+  EXPECT_NE(hr.run.target.banner.find("<script>alert(1)</script>"), std::string::npos) << results::visible(hr.run.target.banner);
   bool hostile_keyword = false;
   for (const auto& e : hr.run.target.extensions) hostile_keyword |= e.find("</system-out>") != std::string::npos;
   EXPECT_TRUE(hostile_keyword);
@@ -469,7 +469,7 @@ TEST(hostile_peer, a_malformed_reply_line_is_reported_with_its_own_octets) {
   for (const auto& reply : {k_greeting, k_ehlo, k_mail, k_noop, k_unknown, k_quit}) {
     std::string_view rest = reply;
     for (auto nl = rest.find("\r\n"); nl != std::string_view::npos; nl = rest.find("\r\n")) {
-      sent.insert(h::visible(rest.substr(0, nl)));
+      sent.insert(results::visible(rest.substr(0, nl)));
       rest.remove_prefix(nl + 2);
     }
   }
@@ -483,8 +483,6 @@ TEST(hostile_peer, a_malformed_reply_line_is_reported_with_its_own_octets) {
   EXPECT_GE(malformed, 2u);
 }
 
-#ifdef SMTPSPEC_HAVE_HTML_REPORT
-// Compiled once reports/src/html_report.cpp exists (reports/CMakeLists.txt).
 TEST(hostile_peer, html_holds_the_hostile_strings_only_escaped) {
   REQUIRE_HOSTILE_RUN(hostile());
   const auto html = to_html(hr.run);
@@ -497,7 +495,6 @@ TEST(hostile_peer, html_holds_the_hostile_strings_only_escaped) {
   EXPECT_EQ(html.find("\xff\xfe"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(1)"), std::string::npos) << "the hostile text should be shown, escaped";
 }
-#endif
 
 }  // namespace
 }  // namespace smtpspec::reports

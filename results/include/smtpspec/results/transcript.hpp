@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace smtpspec::harness {
+namespace smtpspec::results {
 
 struct transcript_event {
   enum class kind : std::uint8_t {
@@ -50,7 +50,8 @@ class transcript {
   /// Octets charged so far (payload plus event_overhead per event); <= limit().
   std::size_t kept() const noexcept { return kept_; }
   /// Plain-text rendering, one line per transmitted line: "C: " and "S: "
-  /// prefixes, "-- " for TLS, close and notes; octets through visible().
+  /// prefixes, "-- " for TLS, close and notes; octets through visible()
+  /// (visible.hpp).
   std::string to_text() const;
 
  private:
@@ -65,10 +66,4 @@ class transcript {
   bool truncated_ = false;
 };
 
-/// Makes octets readable in one line: printable ASCII as is, CR LF NUL TAB and
-/// other controls and 8-bit octets as escapes ("\r", "\n", "\0", "\t", "\x1b",
-/// "\xff"), and the backslash itself as "\\" so that a peer sending the text
-/// "\r\n" cannot pass for a real CR LF (smuggling transcripts must be exact).
-std::string visible(std::string_view bytes);
-
-}  // namespace smtpspec::harness
+}  // namespace smtpspec::results
