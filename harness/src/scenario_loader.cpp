@@ -68,7 +68,8 @@ constexpr std::array k_server_keys{"greeting"sv,    "greeting_delay"sv, "replies
                                    "tls_extensions"sv, "auth_in_plaintext"sv, "max_size"sv, "delivery"sv};
 constexpr std::array k_reply_keys{"to"sv, "nth"sv, "reply"sv, "delay"sv, "close"sv};
 constexpr std::array k_client_check_keys{"message_equals_submitted"sv, "messages"sv, "must_send"sv,
-                                         "must_not_send"sv, "plaintext_forbidden"sv, "first_after_tls"sv};
+                                         "must_not_send"sv, "plaintext_forbidden"sv, "first_after_tls"sv,
+                                         "first_command"sv};
 constexpr std::array k_reply_targets{"GREETING"sv, "END-OF-DATA"sv, "EHLO"sv, "HELO"sv, "MAIL"sv,     "RCPT"sv,
                                      "DATA"sv,     "BDAT"sv,        "RSET"sv, "VRFY"sv, "EXPN"sv,     "HELP"sv,
                                      "NOOP"sv,     "QUIT"sv,        "STARTTLS"sv, "AUTH"sv, "UNKNOWN"sv};
@@ -1277,11 +1278,12 @@ client_checks parse_client_checks(reporter& r, const toml::node& n) {
   out.must_send = verbs("must_send");
   out.must_not_send = verbs("must_not_send");
   out.plaintext_forbidden = verbs("plaintext_forbidden");
-  if (const auto* v = t->get("first_after_tls")) {
-    auto w = string_of(r, *v, "first_after_tls");
-    if (w && is_reply_target(reference::to_upper(*w))) out.first_after_tls = reference::to_upper(*w);
-    else if (w) r.error(*v, "'first_after_tls' must be an SMTP verb such as \"EHLO\"");
-  }
+  for (auto [key, field] : {std::pair{"first_after_tls"sv, &out.first_after_tls}, std::pair{"first_command"sv, &out.first_command}})
+    if (const auto* v = t->get(key)) {
+      auto w = string_of(r, *v, key);
+      if (w && is_reply_target(reference::to_upper(*w))) *field = reference::to_upper(*w);
+      else if (w) r.error(*v, "'" + std::string(key) + "' must be an SMTP verb such as \"EHLO\"");
+    }
   return out;
 }
 

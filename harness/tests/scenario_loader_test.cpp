@@ -999,7 +999,7 @@ rfc = "5321#3.3"
 level = "MUST"
 client = "starttls"
 server = { greeting = ["220-a", "220 b"], replies = [{ to = "rcpt", nth = 2, reply = "550 5.1.1 No", delay = 0.5 }], extensions = ["SIZE 100"], delivery = "bytewise", max_size = 100 }
-check = { must_send = ["quit"], must_not_send = ["DATA"], messages = 0, first_after_tls = "EHLO" }
+check = { must_send = ["quit"], must_not_send = ["DATA"], messages = 0, first_after_tls = "EHLO", first_command = "ehlo" }
 )", "t.toml");
   ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().to_string());
   ASSERT_TRUE(r.suites.at(0).client_role);
@@ -1015,6 +1015,7 @@ check = { must_send = ["quit"], must_not_send = ["DATA"], messages = 0, first_af
   EXPECT_EQ(c.client->server.delivery, server_script::pacing::bytewise);
   EXPECT_EQ(c.client->checks.must_send, std::vector<std::string>{"QUIT"});
   EXPECT_EQ(c.client->checks.first_after_tls, "EHLO");
+  EXPECT_EQ(c.client->checks.first_command, "EHLO");
   EXPECT_TRUE(c.steps.empty());
 }
 
@@ -1028,9 +1029,10 @@ rfc = "5321#3.3"
 level = "MUST"
 client = "sometimes"
 server = { greting = "220 x", replies = [{ to = "FETCH", reply = "ok" }] }
-check = { must_send = ["FETCH"] }
+check = { must_send = ["FETCH"], first_command = "HELLO" }
 )", "t.toml");
   EXPECT_TRUE(mentions(r, "'client' must be"));
+  EXPECT_TRUE(mentions(r, "'first_command' must be an SMTP verb"));
   EXPECT_TRUE(mentions(r, "unknown key 'greting'"));
   for (const auto& e : r.errors) EXPECT_GT(e.where.line, 0u) << e.to_string();
   EXPECT_TRUE(mentions(r, "'to' must be one of"));

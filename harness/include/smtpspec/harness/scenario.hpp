@@ -112,6 +112,7 @@ struct client_checks {
   std::vector<std::string> must_send, must_not_send;  ///< verbs
   std::vector<std::string> plaintext_forbidden;       ///< verbs the client must not send outside TLS
   std::string first_after_tls;                        ///< the verb that must come first inside TLS
+  std::string first_command;                          ///< the verb that must open the session
 };
 
 /// What the client under test is configured to do (`--exec`, `--exec-starttls`,

@@ -210,6 +210,9 @@ class server_session {
   void send_scripted(const scripted_reply& s, std::size_t at);
   void judge_line(std::string_view line);
   bool recipient_allowed(const command& c, std::uint16_t& code, std::string& status, std::string& text) const;
+  /// How a line that starts now arrives: the replies not yet handed to the I/O
+  /// layer, and what the last of them answers.
+  arrival arrival_now() const;
   std::string advertised() const;
 
   server_config config_;
@@ -234,6 +237,7 @@ class server_session {
   std::string pending_bdat_command_;  // the BDAT line whose chunk is being read
   std::string pending_bdat_reply_;    // a refusal held until the refused chunk is read
   bool in_data_ = false;
+  bool data_begun_ = false;  // an octet of the mail data after 354 has arrived
   bool content_too_big_ = false;
 
   // AUTH LOGIN takes two lines; PLAIN without initial response takes one.
@@ -253,7 +257,14 @@ class server_session {
   std::optional<pause> pause_;
   std::string early_;          // octets the client sent before the greeting
   bool data_refused_ = false;  // the last DATA got something other than 354 (3.3)
-  verb last_verb_ = verb::unknown;
+  // Pipelining (judge_client): what the client sent last (its reply is the last one
+  // produced), and how the command line being read arrived. The arrival is taken
+  // when the line's first octet is read, so that it does not depend on how the
+  // client's octets were split into feed() calls; only the replies handed to the
+  // I/O layer (consume_output) before that octet count as seen by the client.
+  owed_reply previous_{owed_reply::kind::greeting};
+  arrival line_arrival_;
+  bool mid_line_ = false;  // the line reader holds the start of a line
 };
 
 }  // namespace smtpspec::reference
