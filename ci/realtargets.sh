@@ -4,6 +4,8 @@
 # server: no ERROR against a server that is up, and the same verdicts on two
 # consecutive runs. Writes OUT/<name>.{json,html,junit.xml} (and relay-<name>.*).
 #
+# Servers it starts are stopped at the end (SMTPSPEC_KEEP_LAB=1 keeps them).
+#
 # Usage: ci/realtargets.sh [--smtpspec PATH] [--out DIR] [--runs N] NAME...
 #   NAME: postfix exim opensmtpd sendmail aiosmtpd smtp-server haraka smtp-sink
 #         postfix-relay exim-relay (relays get the relay cases, not the suite)
@@ -32,6 +34,19 @@ fi
 lab=${SMTPSPEC_LAB:-/var/tmp/smtpspec-lab}
 mkdir -p "$out"
 
+# What this script starts, it stops again (the test command leaves nothing
+# running); servers that were already up are left as they were. SMTPSPEC_KEEP_LAB=1
+# keeps everything running.
+started=()
+for name in "$@"; do
+  ci/targets.sh status "$name" >/dev/null 2>&1 || started+=("$name")
+done
+stop_started() {
+  if ((${#started[@]})) && [[ ${SMTPSPEC_KEEP_LAB:-0} != 1 ]]; then
+    ci/targets.sh stop "${started[@]}" >/dev/null || echo "realtargets: could not stop ${started[*]}" >&2
+  fi
+}
+trap stop_started EXIT
 ci/targets.sh start "$@" >/dev/null
 
 port_of() { ci/targets.sh list | awk -v n="$1" '$1 == n { print $2 }'; }

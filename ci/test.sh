@@ -13,6 +13,11 @@ export DEBIAN_FRONTEND=noninteractive
 ci/install-deps.sh
 ci/check-reference-purity.sh
 
+# The test command leaves nothing running: what a test starts, it stops. Note
+# which lab servers are up before, to check at the end that no test left one.
+lab_up() { ci/targets.sh status 2>/dev/null | awk '$3 == "up" { print $1 }' | sort; }
+up_before=$(lab_up || true)
+
 jobs=$(nproc)
 for preset in release fuzz; do
   echo "== build: $preset"
@@ -23,4 +28,9 @@ for preset in release fuzz; do
   [[ $preset == fuzz ]] && exclude=(-LE realtargets)
   ctest --preset "$preset" -j "$jobs" --timeout 900 "${exclude[@]}"
 done
+left=$(comm -13 <(echo "$up_before") <(lab_up || true) | tr '\n' ' ')
+if [[ -n ${left// /} ]]; then
+  echo "== lab servers left running by the tests: $left" >&2
+  exit 1
+fi
 echo "== all tests passed (release + ASan/UBSan/libFuzzer; real servers: out of build/release/lab)"

@@ -80,4 +80,17 @@ inline std::vector<std::string_view> split_at(std::string_view whole, std::vecto
   return pieces;
 }
 
+/// `whole` in three pieces, cut at the positions two selector octets pick.
+inline std::vector<std::string_view> split_by(std::string_view whole, std::uint8_t cut1, std::uint8_t cut2) {
+  return split_at(whole, {pick_position(cut1, whole.size()), pick_position(cut2, whole.size())});
+}
+
+/// `whole` one octet at a time.
+inline std::vector<std::string_view> octets_of(std::string_view whole) {
+  std::vector<std::string_view> pieces;
+  pieces.reserve(whole.size());
+  for (std::size_t i = 0; i < whole.size(); ++i) pieces.push_back(whole.substr(i, 1));
+  return pieces;
+}
+
 }  // namespace smtpspec::fuzz

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::fuzz {
 namespace {
 
@@ -87,7 +89,7 @@ std::string case_id_for(std::string_view suite, std::string_view source) {
   if (slash != std::string_view::npos) source.remove_prefix(slash + 1);
   std::string name;
   for (char c : source) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    c = reference::ascii_lower(c);
     const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     name += ok ? c : '-';
   }

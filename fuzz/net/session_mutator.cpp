@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::fuzz {
 namespace {
 
@@ -167,13 +169,7 @@ std::string session_mutator::mutate_bytes(std::string text, rng_t& rng, std::siz
 }
 
 std::string session_mutator::random_argument(std::string_view verb, rng_t& rng) {
-  auto upper = [](std::string_view v) {
-    std::string u(v);
-    for (auto& c : u)
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-    return u;
-  };
-  const std::string v = upper(verb);
+  const std::string v = reference::to_upper(verb);
   auto params = [&] {
     std::string p;
     for (std::size_t n = pick(rng, 3); n > 0; --n) p += " " + std::string(any_of(k_params, rng));
@@ -336,9 +332,7 @@ std::size_t insertion_point(const std::vector<action>& acts, rng_t& rng) {
     bool stateful = a.kind == action_kind::bdat || a.kind == action_kind::data || a.kind == action_kind::starttls;
     if (a.kind == action_kind::command && a.verb.size() == 4)
       for (std::string_view v : {"MAIL"sv, "RCPT"sv, "DATA"sv, "BDAT"sv, "AUTH"sv})
-        stateful = stateful || std::equal(v.begin(), v.end(), a.verb.begin(), [](char x, char y) {
-                     return x == (y >= 'a' && y <= 'z' ? static_cast<char>(y - 'a' + 'A') : y);
-                   });
+        stateful = stateful || reference::iequals(a.verb, v);
     if (stateful) after.push_back(i + 1);
   }
   return after.empty() ? pick(rng, acts.size() + 1) : after[pick(rng, after.size())];

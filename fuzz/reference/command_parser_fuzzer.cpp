@@ -21,21 +21,12 @@
 
 #include "fuzz_check.hpp"
 #include "smtpspec/reference/command.hpp"
+#include "smtpspec/reference/text.hpp"
 
 namespace {
 
 using namespace smtpspec::reference;
 using smtpspec::fuzz::within;
-
-char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-char ascii_upper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
-
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  return true;
-}
 
 bool same_path(const path& a, const path& b) {
   return a.text == b.text && a.source_route == b.source_route && a.null == b.null && a.postmaster == b.postmaster &&
@@ -95,7 +86,7 @@ void check_params(std::string_view line, const esmtp_params& params) {
     FUZZ_CHECK(!p.has_value || !p.value.empty(), "esmtp-value is 1 or more octets (4.1.2)");
     FUZZ_CHECK(p.has_value || p.value.empty(), "no value without \"=\"");
     for (std::size_t i = 0; i < n && i < 64; ++i)
-      FUZZ_CHECK(!iequal(seen[i], p.keyword), "duplicate esmtp-keywords are rejected");
+      FUZZ_CHECK(!iequals(seen[i], p.keyword), "duplicate esmtp-keywords are rejected");
     if (n < 64) seen[n] = p.keyword;
     const auto found = params.find(p.keyword);
     FUZZ_CHECK(found && found->keyword.data() == p.keyword.data(), "find() returns the parameter by keyword");
@@ -114,7 +105,7 @@ void check_command(std::string_view line, const command_options& opt, const comm
                                    c.string_arg})
     FUZZ_CHECK(within(line, v), "every view points into the line");
   if (c.initial_response) FUZZ_CHECK(within(line, *c.initial_response), "the AUTH response points into the line");
-  FUZZ_CHECK(iequal(c.verb_text, to_string(c.kind)), "the verb as sent spells the verb, in any case (2.4)");
+  FUZZ_CHECK(iequals(c.verb_text, to_string(c.kind)), "the verb as sent spells the verb, in any case (2.4)");
   check_params(line, c.params);
 
   switch (c.kind) {

@@ -283,13 +283,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static constexpr std::size_t k_max_line[] = {1000, 78, 10, 2};
   opt.max_line = k_max_line[line_sel & 3u];
 
-  const auto pieces = smtpspec::fuzz::split_at(
-      payload, {smtpspec::fuzz::pick_position(cut1, payload.size()), smtpspec::fuzz::pick_position(cut2, payload.size())});
+  const auto pieces = smtpspec::fuzz::split_by(payload, cut1, cut2);
   const decoded whole = decode({payload}, opt);
   FUZZ_CHECK(decode(pieces, opt) == whole, "decoding does not depend on where the input is split");
   if (mode & 8u) {
-    std::vector<std::string_view> octets;
-    for (std::size_t i = 0; i < payload.size(); ++i) octets.push_back(payload.substr(i, 1));
+    const auto octets = smtpspec::fuzz::octets_of(payload);
     FUZZ_CHECK(decode(octets, opt) == whole, "decoding one octet at a time gives the same result");
   }
 

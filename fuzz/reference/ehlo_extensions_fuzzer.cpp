@@ -25,20 +25,11 @@
 #include "smtpspec/reference/extensions.hpp"
 #include "smtpspec/reference/reply.hpp"
 #include "smtpspec/reference/session.hpp"
+#include "smtpspec/reference/text.hpp"
 
 namespace {
 
 using namespace smtpspec::reference;
-
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-char upper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
-
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
 
 bool is_mech_char(char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
@@ -101,7 +92,7 @@ void check_list(const reply& r, const extension_list& l) {
     const extension& x = l.items[i];
     const std::string& line = r.lines[i + 1];
     FUZZ_CHECK(!x.keyword.empty(), "an ehlo-keyword is not empty");
-    for (const char c : x.keyword) FUZZ_CHECK(c == upper(c), "keywords are upper-cased");
+    for (const char c : x.keyword) FUZZ_CHECK(c == ascii_upper(c), "keywords are upper-cased");
     if (x.legacy) {
       any_legacy = true;
       FUZZ_CHECK(x.keyword.rfind("AUTH=", 0) == 0 && x.keyword.size() > 5, "a legacy line is \"AUTH=\" mech");
@@ -117,14 +108,13 @@ void check_list(const reply& r, const extension_list& l) {
       for (const char c : p) FUZZ_CHECK(c >= 33 && c <= 126, "ehlo-param = 1*(%d33-126) (4.1.1.1)");
       rebuilt.append(" ").append(p);
     }
-    FUZZ_CHECK(iequal(rebuilt, line) && line.compare(x.keyword.size(), std::string::npos, rebuilt, x.keyword.size()) == 0,
+    FUZZ_CHECK(iequals(rebuilt, line) && line.compare(x.keyword.size(), std::string::npos, rebuilt, x.keyword.size()) == 0,
                "an item is its line: keyword in any case, parameters as sent");
 
     if (!x.legacy) {
       const extension* found = l.find(x.keyword);
-      std::string lowered = x.keyword;
-      for (auto& c : lowered) c = lower(c);
-      FUZZ_CHECK(found && iequal(found->keyword, x.keyword) && !found->legacy, "find() finds every keyword");
+      const std::string lowered = to_lower(x.keyword);
+      FUZZ_CHECK(found && iequals(found->keyword, x.keyword) && !found->legacy, "find() finds every keyword");
       FUZZ_CHECK(found <= &x, "find() returns the first item with that keyword");
       FUZZ_CHECK(l.has(lowered), "lookups are case-insensitive (2.4)");
     } else {
@@ -150,9 +140,10 @@ void check_list(const reply& r, const extension_list& l) {
   const extension* auth = l.find("AUTH");
   FUZZ_CHECK(mechs.size() == (auth ? auth->params.size() : 0), "one mechanism per AUTH parameter");
   for (std::size_t i = 0; i < mechs.size(); ++i) {
-    FUZZ_CHECK(iequal(mechs[i], auth->params[i]) && !mechs[i].empty() && mechs[i].size() <= 20,
+    FUZZ_CHECK(iequals(mechs[i], auth->params[i]) && !mechs[i].empty() && mechs[i].size() <= 20,
                "sasl-mech = 1*20mech-char (RFC 4422 3.1)");
-    for (const char c : mechs[i]) FUZZ_CHECK(is_mech_char(c) && c == upper(c), "mechanisms are upper-cased mech-chars");
+    for (const char c : mechs[i])
+      FUZZ_CHECK(is_mech_char(c) && c == ascii_upper(c), "mechanisms are upper-cased mech-chars");
   }
 
   const auto again = parse_ehlo_reply(written_back(l));
@@ -165,7 +156,7 @@ reply lowered_keywords(const reply& r) {
   for (std::size_t i = 1; i < out.lines.size(); ++i)
     for (auto& c : out.lines[i]) {
       if (c == ' ') break;
-      c = lower(c);
+      c = ascii_lower(c);
     }
   return out;
 }

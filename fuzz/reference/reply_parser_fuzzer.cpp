@@ -126,8 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool lf_ends = flags & 16u;
 
   const auto whole = run({wire}, opt, lf_ends);
-  const auto pieces = smtpspec::fuzz::split_at(
-      wire, {smtpspec::fuzz::pick_position(cut1, wire.size()), smtpspec::fuzz::pick_position(cut2, wire.size())});
+  const auto pieces = smtpspec::fuzz::split_by(wire, cut1, cut2);
   FUZZ_CHECK(run(pieces, opt, lf_ends) == whole, "the same octets split differently give the same replies");
 
   if (!lf_ends) {

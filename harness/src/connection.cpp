@@ -8,7 +8,6 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <charconv>
@@ -71,11 +70,6 @@ io_result classify(const error_code& ec, std::string_view what) {
     return {io_status::unreachable, 0, detail};
   if (ec == e::timed_out) return {io_status::timeout, 0, detail};
   return {io_status::reset, 0, detail};  // connection_reset, broken_pipe, aborted, ...
-}
-
-std::string strip_brackets(const std::string& host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') return host.substr(1, host.size() - 2);
-  return host;
 }
 
 bool parse_port(std::string_view text, std::uint16_t& port) {
@@ -240,7 +234,6 @@ struct connection::impl {
   io_result resolve(const endpoint_spec& target, clock_type::time_point deadline, std::chrono::milliseconds timeout,
                     tcp::resolver::results_type& out);
   io_result connect_one(const tcp::endpoint& ep, clock_type::time_point deadline, std::chrono::milliseconds timeout);
-  void configure_peer_name(const client_tls_options& opt, const std::string& host);
   std::string handshake_failure(const error_code& ec);
   void send_close_notify();
   void reset_socket();
@@ -313,24 +306,6 @@ void connection::impl::reset_socket() {
   tls.reset();
   tls_ctx.reset();
   sock.close(ignored);
-}
-
-void connection::impl::configure_peer_name(const client_tls_options& opt, const std::string& host) {
-  SSL* s = tls->native_handle();
-  const std::string name = strip_brackets(opt.sni.empty() ? host : opt.sni);
-  if (name.empty()) return;
-  const bool ip = is_ip_literal(name);
-  // RFC 6066 3: SNI carries host names only, never address literals.
-  if (!ip) SSL_set_tlsext_host_name(s, name.c_str());
-  if (opt.insecure) return;
-  X509_VERIFY_PARAM* param = SSL_get0_param(s);
-  if (ip) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-  } else {
-    // RFC 6125 6.4.3: a wildcard only as the whole left-most label.
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
-  }
 }
 
 std::string connection::impl::handshake_failure(const error_code& ec) {
@@ -415,12 +390,14 @@ io_result connection::start_tls(const client_tls_options& opt, const std::string
   const auto deadline = clock_type::now() + timeout;
   try {
     d.tls_ctx.emplace(make_client_context(opt));
+    d.tls = std::make_unique<ssl::stream<tcp::socket&>>(d.sock, *d.tls_ctx);
+    configure_peer_name(d.tls->native_handle(), opt, host);
   } catch (const std::exception& e) {
+    d.tls.reset();
+    d.tls_ctx.reset();
     d.log.note(std::string("TLS setup failed: ") + e.what());
     return {io_status::tls_failed, 0, std::string("TLS setup: ") + e.what()};
   }
-  d.tls = std::make_unique<ssl::stream<tcp::socket&>>(d.sock, *d.tls_ctx);
-  d.configure_peer_name(opt, host);
 
   auto st = std::make_shared<op_state>();
   d.tls->async_handshake(ssl::stream_base::client, [st](const error_code& ec) {

@@ -16,7 +16,6 @@
 
 #include <dirent.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -34,6 +33,7 @@
 #include "smtpspec/reference/data_transparency.hpp"
 #include "smtpspec/reference/line_reader.hpp"
 #include "smtpspec/reference/reply.hpp"
+#include "smtpspec/reference/text.hpp"
 
 namespace smtpspec::harness {
 namespace {
@@ -172,28 +172,6 @@ awaitable<void> watchdog(std::shared_ptr<session_io> io) {
   }
 }
 
-void configure_peer_name(SSL* s, const client_tls_options& opt, const std::string& host) {
-  const std::string name = opt.sni.empty() ? host : opt.sni;
-  if (name.empty()) return;
-  const bool ip = is_ip_literal(name);
-  // RFC 6066 3: SNI carries host names only, never address literals.
-  if (!ip) SSL_set_tlsext_host_name(s, name.c_str());
-  if (opt.insecure) return;
-  X509_VERIFY_PARAM* param = SSL_get0_param(s);
-  if (ip) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-  } else {
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
-  }
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x >= 'a' && x <= 'z' ? x - 32 : x) == (y >= 'a' && y <= 'z' ? y - 32 : y);
-         });
-}
-
 /// One session: connect, greeting, EHLO, [STARTTLS, EHLO], M transactions, QUIT.
 class session {
  public:
@@ -307,9 +285,9 @@ class session {
       for (std::size_t i = 1; i < r.lines.size(); ++i) {
         std::string_view line = r.lines[i];
         const std::string_view kw = line.substr(0, line.find_first_of(" ="));
-        if (iequals(kw, "PIPELINING")) pipelining_ = true;
-        else if (iequals(kw, "SIZE")) size_ = true;
-        else if (iequals(kw, "STARTTLS")) starttls_ = true;
+        if (ref::iequals(kw, "PIPELINING")) pipelining_ = true;
+        else if (ref::iequals(kw, "SIZE")) size_ = true;
+        else if (ref::iequals(kw, "STARTTLS")) starttls_ = true;
       }
       co_return true;
     }

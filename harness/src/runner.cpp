@@ -17,6 +17,7 @@
 #include "smtpspec/reference/data_transparency.hpp"
 #include "smtpspec/reference/line_reader.hpp"
 #include "smtpspec/reference/reply.hpp"
+#include "smtpspec/reference/text.hpp"
 #include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::harness {
@@ -31,30 +32,6 @@ constexpr int k_probe_tag = -2;
 
 /// Reply lines longer than this cannot be framed at all; 4.5.3.1.5 allows 512.
 constexpr std::size_t k_max_reply_frame = 64 * 1024;
-
-std::string base64(std::string_view in) {
-  static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    std::uint32_t n = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8) |
-                      std::uint8_t(in[i + 2]);
-    for (int k = 18; k >= 0; k -= 6) out += k_alphabet[(n >> k) & 63];
-  }
-  if (i + 1 == in.size()) {
-    std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
-    out += k_alphabet[(n >> 18) & 63];
-    out += k_alphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    std::uint32_t n = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8);
-    out += k_alphabet[(n >> 18) & 63];
-    out += k_alphabet[(n >> 12) & 63];
-    out += k_alphabet[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 std::string domain_of(const std::string& mailbox) {
   auto at = mailbox.rfind('@');
@@ -894,21 +871,14 @@ std::string expand_variables(std::string_view text, const run_settings& s, std::
     else if (name == "nonce") out += nonce;
     else if (name == "user") out += s.auth_user;
     else if (name == "password") out += s.auth_password;
-    else if (name == "auth_plain") out += base64(std::string(1, '\0') + s.auth_user + std::string(1, '\0') + s.auth_password);
-    else if (name == "user64") out += base64(s.auth_user);
-    else if (name == "password64") out += base64(s.auth_password);
+    else if (name == "auth_plain")
+      out += ref::base64_encode(std::string(1, '\0') + s.auth_user + std::string(1, '\0') + s.auth_password);
+    else if (name == "user64") out += ref::base64_encode(s.auth_user);
+    else if (name == "password64") out += ref::base64_encode(s.auth_password);
     else out += "{" + std::string(name) + "}";
   }
   return out;
 }
-
-namespace {
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
-         });
-}
-}  // namespace
 
 bool target_probe::has(std::string_view need, bool in_tls) const {
   // "KEYWORD" or "KEYWORD PARAM" (e.g. "AUTH LOGIN"): the keyword, and the
@@ -919,11 +889,12 @@ bool target_probe::has(std::string_view need, bool in_tls) const {
   const auto& list = in_tls ? info.tls_extensions : info.extensions;
   return std::any_of(list.begin(), list.end(), [&](const std::string& e) {
     std::string_view line = e;
-    if (!iequal(line.substr(0, line.find(' ')), keyword)) return false;
+    if (!ref::iequals(line.substr(0, line.find(' ')), keyword)) return false;
     if (param.empty()) return true;
     for (std::size_t pos = line.find(' '); pos != std::string_view::npos;) {
       auto next = line.find(' ', pos + 1);
-      if (iequal(line.substr(pos + 1, next == std::string_view::npos ? std::string_view::npos : next - pos - 1), param))
+      if (ref::iequals(line.substr(pos + 1, next == std::string_view::npos ? std::string_view::npos : next - pos - 1),
+                       param))
         return true;
       pos = next;
     }

@@ -45,6 +45,8 @@
 #include <utility>
 #include <vector>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::harness {
 
 std::string load_error::to_string() const { return where.to_string() + ": " + message; }
@@ -161,14 +163,6 @@ bool is_need(std::string_view s) noexcept {
          std::all_of(param.begin(), param.end(), [](char c) { return c >= 33 && c <= 126; });
 }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-
 /// Parses a decimal number of at most `max_digits` digits (no sign).
 std::optional<std::uint64_t> decimal(std::string_view s, std::size_t max_digits) {
   if (s.empty() || s.size() > max_digits) return std::nullopt;
@@ -205,63 +199,10 @@ class reporter {
 // ---------------------------------------------------------------------------
 // Guarding toml++ 3.3 (see the comment at the top)
 
-/// Length of a UTF-8 sequence starting with `lead`, or 0 if `lead` cannot start one.
-std::size_t utf8_length(unsigned char lead) noexcept {
-  if (lead < 0x80) return 1;
-  if (lead >= 0xc2 && lead <= 0xdf) return 2;
-  if (lead >= 0xe0 && lead <= 0xef) return 3;
-  if (lead >= 0xf0 && lead <= 0xf4) return 4;
-  return 0;
-}
-
-/// Valid second byte of a sequence (RFC 3629: no overlongs, surrogates or > U+10FFFF).
-bool valid_second(unsigned char lead, unsigned char b) noexcept {
-  if (lead == 0xe0) return b >= 0xa0 && b <= 0xbf;
-  if (lead == 0xed) return b >= 0x80 && b <= 0x9f;
-  if (lead == 0xf0) return b >= 0x90 && b <= 0xbf;
-  if (lead == 0xf4) return b >= 0x80 && b <= 0x8f;
-  return b >= 0x80 && b <= 0xbf;
-}
-
-/// Length of the valid UTF-8 sequence at text[i], or 0.
-std::size_t valid_sequence(std::string_view text, std::size_t i) noexcept {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  const auto n = utf8_length(lead);
-  if (n <= 1 || i + n > text.size()) return n == 1 ? 1 : 0;
-  if (!valid_second(lead, static_cast<unsigned char>(text[i + 1]))) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return 0;
-  }
-  return n;
-}
-
-/// The code point of the valid sequence of length n at text[i].
-char32_t decode(std::string_view text, std::size_t i, std::size_t n) noexcept {
-  auto cp = static_cast<char32_t>(static_cast<unsigned char>(text[i]));
-  if (n == 1) return cp;
-  cp &= (0x7fu >> n);
-  for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3fu);
-  return cp;
-}
-
-std::string encode(char32_t cp) {
-  std::string out;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-  return out;
+/// The well-formed UTF-8 character at text[i] (RFC 3629 4; length 0 when none
+/// starts there). An ASCII octet is a character of length 1.
+reference::utf8_char char_at(std::string_view text, std::size_t i) noexcept {
+  return reference::decode_utf8(text.substr(i));
 }
 
 std::string hex_byte(unsigned char b) {
@@ -300,10 +241,11 @@ class stand_ins {
     collect_used(text);
     text_.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
-      const auto n = std::max<std::size_t>(1, valid_sequence(text, i));
-      const auto cp = decode(text, i, n);
+      const auto c = char_at(text, i);
+      const auto n = std::max<std::size_t>(1, c.length);
+      const auto cp = c.code_point;
       if (misread_by_tomlpp(cp)) {
-        text_ += encode(stand_in_for(cp, n));
+        reference::append_utf8(text_, stand_in_for(cp, n));
       } else {
         text_.append(text, i, n);
       }
@@ -318,10 +260,11 @@ class stand_ins {
     if (back_.empty()) return std::string(s);
     std::string out;
     for (std::size_t i = 0; i < s.size();) {
-      const auto n = valid_sequence(s, i);
-      const auto it = n == 0 ? back_.end() : back_.find(decode(s, i, n));
+      const auto c = char_at(s, i);
+      const auto n = c.length;
+      const auto it = n == 0 ? back_.end() : back_.find(c.code_point);
       if (it != back_.end()) {
-        out += encode(it->second);
+        reference::append_utf8(out, it->second);
       } else {
         out.append(s, i, std::max<std::size_t>(1, n));
       }
@@ -346,8 +289,9 @@ class stand_ins {
   /// Every code point in the text, and those \uXXXX and \UXXXXXXXX escapes may produce.
   void collect_used(std::string_view text) {
     for (std::size_t i = 0; i < text.size();) {
-      const auto n = std::max<std::size_t>(1, valid_sequence(text, i));
-      used_.insert(decode(text, i, n));
+      const auto c = char_at(text, i);
+      const auto n = std::max<std::size_t>(1, c.length);
+      used_.insert(c.code_point);
       if (text[i] == '\\' && i + 1 < text.size() && (text[i + 1] == 'u' || text[i + 1] == 'U')) {
         if (const auto escaped = hex_value(text.substr(i + 2, text[i + 1] == 'u' ? 4 : 8))) used_.insert(*escaped);
       }
@@ -404,7 +348,7 @@ class screener {
   bool valid_utf8() {
     reset();
     while (!at_end()) {
-      if (valid_sequence(text_, index_) == 0) {
+      if (char_at(text_, index_).length == 0) {
         return fail("the file is not valid UTF-8 (byte " + hex_byte(static_cast<unsigned char>(text_[index_])) +
                     "); scenario files must be UTF-8");
       }
@@ -477,7 +421,7 @@ class screener {
   /// looks at most 127 characters ahead; so does this, more or less).
   static std::size_t value_end(std::string_view s) noexcept {
     std::size_t i = 0;
-    while (i < s.size() && i < 256 && !ends_value(s, i)) i += std::max<std::size_t>(1, valid_sequence(s, i));
+    while (i < s.size() && i < 256 && !ends_value(s, i)) i += std::max<std::size_t>(1, char_at(s, i).length);
     return i;
   }
 
@@ -485,8 +429,8 @@ class screener {
   /// its non-ASCII whitespace), ']', '}', ',' or '#'.
   static bool ends_value(std::string_view s, std::size_t i) noexcept {
     if (i >= s.size()) return false;
-    const auto n = valid_sequence(s, i);
-    const auto cp = n == 0 ? char32_t{0xfffd} : decode(s, i, n);
+    const auto c = char_at(s, i);
+    const auto cp = c.length == 0 ? char32_t{0xfffd} : c.code_point;
     return (cp >= '\t' && cp <= '\r') || cp == ' ' || cp == ']' || cp == '}' || cp == ',' || cp == '#' || cp == 0x85 ||
            cp == 0xa0 || cp == 0x1680 || cp == 0x180e || (cp >= 0x2000 && cp <= 0x200b) || cp == 0x2028 ||
            cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x2060 || cp == 0x3000 || cp == 0xfeff;
@@ -505,7 +449,7 @@ class screener {
   /// Moves past one code point.
   void next() noexcept {
     const auto c = text_[index_];
-    index_ += std::max<std::size_t>(1, valid_sequence(text_, index_));
+    index_ += std::max<std::size_t>(1, char_at(text_, index_).length);
     if (c == '\n') {
       ++line_;
       column_ = 1;
@@ -533,7 +477,7 @@ class screener {
     }
     skip_blanks();
     if (at_end() || at('"') || at('\'') || at(']') || is_bare_key_character(text_[index_])) return true;
-    return fail("expected a table name after '[', saw " + shown(text_.substr(index_, valid_sequence(text_, index_))));
+    return fail("expected a table name after '[', saw " + shown(text_.substr(index_, char_at(text_, index_).length)));
   }
 
   void skip_string(char quote) {
@@ -1199,7 +1143,7 @@ void parse_case_optional(reporter& r, const toml::table& t, scenario_case& c) {
   if (const auto* n = t.get("needs")) {
     c.needs = word_list(r, *n, "needs", is_need,
                         "EHLO keywords such as \"PIPELINING\", optionally with one parameter (\"AUTH PLAIN\")");
-    for (auto& keyword : c.needs) keyword = upper(keyword);
+    for (auto& keyword : c.needs) keyword = reference::to_upper(keyword);
   }
   if (const auto* n = t.get("tls")) c.tls = parse_tls(r, *n).value_or(results::tls_mode::none);
   if (const auto* n = t.get("timeout")) c.timeout = duration_of(r, *n, "timeout");
@@ -1255,10 +1199,10 @@ void parse_scripted_reply(reporter& r, const toml::node& n, server_script& out) 
   reference::scripted_reply s;
   if (const auto* to = require(r, *t, "to", "a scripted reply")) {
     auto v = string_of(r, *to, "to");
-    if (v && !is_reply_target(upper(*v)))
+    if (v && !is_reply_target(reference::to_upper(*v)))
       r.error(*to, "'to' must be one of " + join(k_reply_targets));
     else if (v)
-      s.on = upper(*v);
+      s.on = reference::to_upper(*v);
   }
   if (const auto* v = t->get("nth")) s.nth = static_cast<unsigned>(integer_of(r, *v, "nth", 1, 1000, "from 1 to 1000").value_or(1));
   if (const auto* v = require(r, *t, "reply", "a scripted reply")) s.wire = reply_wire(r, *v, "reply").value_or("");
@@ -1320,8 +1264,10 @@ client_checks parse_client_checks(reporter& r, const toml::node& n) {
   auto verbs = [&](std::string_view key) {
     std::vector<std::string> v;
     if (const auto* e = t->get(key))
-      for (auto& w : word_list(r, *e, key, [](std::string_view s) { return is_reply_target(upper(s)); }, "SMTP verbs such as \"DATA\""))
-        v.push_back(upper(w));
+      for (auto& w : word_list(
+               r, *e, key, [](std::string_view s) { return is_reply_target(reference::to_upper(s)); },
+               "SMTP verbs such as \"DATA\""))
+        v.push_back(reference::to_upper(w));
     return v;
   };
   if (const auto* v = t->get("message_equals_submitted"))
@@ -1333,7 +1279,7 @@ client_checks parse_client_checks(reporter& r, const toml::node& n) {
   out.plaintext_forbidden = verbs("plaintext_forbidden");
   if (const auto* v = t->get("first_after_tls")) {
     auto w = string_of(r, *v, "first_after_tls");
-    if (w && is_reply_target(upper(*w))) out.first_after_tls = upper(*w);
+    if (w && is_reply_target(reference::to_upper(*w))) out.first_after_tls = reference::to_upper(*w);
     else if (w) r.error(*v, "'first_after_tls' must be an SMTP verb such as \"EHLO\"");
   }
   return out;

@@ -13,6 +13,7 @@
 #include "smtpspec/reference/data_transparency.hpp"
 #include "smtpspec/reference/error.hpp"
 #include "smtpspec/reference/line_reader.hpp"
+#include "smtpspec/reference/text.hpp"
 #include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::harness {
@@ -96,32 +97,6 @@ std::string encode_defective(std::string_view body, bool stuff, std::string_view
   if (end_marker) {
     out += '.';
     out.append(eol);
-  }
-  return out;
-}
-
-/// RFC 4648 4 base64, for AUTH PLAIN (RFC 4954 4).
-std::string base64(std::string_view in) {
-  static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const auto n = (std::uint32_t(static_cast<unsigned char>(in[i])) << 16) |
-                   (std::uint32_t(static_cast<unsigned char>(in[i + 1])) << 8) |
-                   std::uint32_t(static_cast<unsigned char>(in[i + 2]));
-    out += k_alphabet[(n >> 18) & 63];
-    out += k_alphabet[(n >> 12) & 63];
-    out += k_alphabet[(n >> 6) & 63];
-    out += k_alphabet[n & 63];
-  }
-  if (const std::size_t rest = in.size() - i; rest > 0) {
-    std::uint32_t n = std::uint32_t(static_cast<unsigned char>(in[i])) << 16;
-    if (rest == 2) n |= std::uint32_t(static_cast<unsigned char>(in[i + 1])) << 8;
-    out += k_alphabet[(n >> 18) & 63];
-    out += k_alphabet[(n >> 12) & 63];
-    out += rest == 2 ? k_alphabet[(n >> 6) & 63] : '=';
-    out += '=';
   }
   return out;
 }
@@ -408,7 +383,7 @@ bool client_session::authenticate() {
   credentials += s_.auth_user;
   credentials += '\0';
   credentials += s_.auth_password;
-  const std::string encoded = base64(credentials);
+  const std::string encoded = ref::base64_encode(credentials);  // RFC 4648 4
   if (!send(cmd("AUTH PLAIN " + encoded), "AUTH PLAIN")) return false;
   ref::reply r;
   if (!read_reply(r, "AUTH PLAIN")) return false;

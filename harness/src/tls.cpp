@@ -175,6 +175,36 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
+std::string strip_brackets(const std::string& host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') return host.substr(1, host.size() - 2);
+  return host;
+}
+
+tls_peer_name peer_name_for(const client_tls_options& opt, const std::string& host) {
+  tls_peer_name p;
+  p.name = strip_brackets(opt.sni.empty() ? host : opt.sni);
+  p.ip = !p.name.empty() && is_ip_literal(p.name);
+  return p;
+}
+
+void configure_peer_name(SSL* ssl, const client_tls_options& opt, const std::string& host) {
+  const tls_peer_name peer = peer_name_for(opt, host);
+  if (peer.name.empty()) return;
+  // RFC 6066 3: SNI carries host names only, never address literals.
+  if (!peer.ip && SSL_set_tlsext_host_name(ssl, peer.name.c_str()) != 1) fail("SSL_set_tlsext_host_name " + peer.name);
+  if (opt.insecure) return;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  int ok = 0;
+  if (peer.ip) {
+    ok = X509_VERIFY_PARAM_set1_ip_asc(param, peer.name.c_str());
+  } else {
+    // RFC 6125 6.4.3: a wildcard only as the whole left-most label.
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    ok = X509_VERIFY_PARAM_set1_host(param, peer.name.c_str(), peer.name.size());
+  }
+  if (ok != 1) fail("TLS peer name " + peer.name);
+}
+
 pem_identity make_self_signed(const std::string& common_name) {
   ERR_clear_error();
   pkey_ptr key(EVP_EC_gen("P-256"));

@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
+#include <stdexcept>
 #include <thread>
 
 #include "smtpspec/harness/asio.hpp"
@@ -556,6 +558,117 @@ TEST(ConnectionTls, VerifyingClientRejectsTheWrongHostName) {
   opt.sni = "mx.wrong.example";
   auto r = c.start_tls(opt, "localhost", k_long);
   EXPECT_EQ(r.status, io_status::tls_failed) << r.detail;
+}
+
+// ---- the TLS peer name (tls.hpp configure_peer_name, used by connection and load) ----
+
+/// What configure_peer_name set on a fresh client SSL: the SNI, and the name the
+/// certificate will be verified against (host name, or address as text).
+struct peer_setup {
+  std::string sni, host, ip;
+};
+peer_setup peer_setup_for(const client_tls_options& opt, const std::string& host) {
+  ssl::context ctx = make_client_context(opt);
+  std::unique_ptr<SSL, decltype(&SSL_free)> s(SSL_new(ctx.native_handle()), &SSL_free);
+  if (!s) throw std::runtime_error("SSL_new");
+  configure_peer_name(s.get(), opt, host);
+  peer_setup out;
+  if (const char* sni = SSL_get_servername(s.get(), TLSEXT_NAMETYPE_host_name)) out.sni = sni;
+  X509_VERIFY_PARAM* param = SSL_get0_param(s.get());
+  if (const char* h = X509_VERIFY_PARAM_get0_host(param, 0)) out.host = h;
+  if (char* ip = X509_VERIFY_PARAM_get1_ip_asc(param)) {
+    out.ip = net::ip::make_address(ip).to_string();  // OpenSSL writes "0:0:...:1"
+    OPENSSL_free(ip);
+  }
+  return out;
+}
+
+TEST(ConnectionTls, PeerNameOfADnsNameIsSentAsSniAndVerifiedAsHostName) {
+  const peer_setup p = peer_setup_for({}, "mx.example.org");
+  EXPECT_EQ(p.sni, "mx.example.org");
+  EXPECT_EQ(p.host, "mx.example.org");
+  EXPECT_EQ(p.ip, "");
+  client_tls_options insecure;
+  insecure.insecure = true;
+  const peer_setup q = peer_setup_for(insecure, "mx.example.org");
+  EXPECT_EQ(q.sni, "mx.example.org");  // still sent: the server may choose its certificate by it
+  EXPECT_EQ(q.host, "");
+}
+
+TEST(ConnectionTls, PeerNameOfAnIpv6LiteralInBracketsIsVerifiedAsAnAddressWithoutSni) {
+  // RFC 6066 3: literal addresses are not permitted in HostName. The brackets of
+  // "[::1]" are not part of the address: verifying "[::1]" as a host name would fail.
+  for (const char* host : {"[::1]", "::1"}) {
+    SCOPED_TRACE(host);
+    const peer_setup p = peer_setup_for({}, host);
+    EXPECT_EQ(p.sni, "");
+    EXPECT_EQ(p.host, "");
+    EXPECT_EQ(p.ip, "::1");
+  }
+  const peer_setup v4 = peer_setup_for({}, "127.0.0.1");
+  EXPECT_EQ(v4.sni, "");
+  EXPECT_EQ(v4.ip, "127.0.0.1");
+  client_tls_options opt;
+  opt.sni = "[2001:db8::25]";  // --sni wins over the target, brackets or not
+  const peer_setup s = peer_setup_for(opt, "mx.example.org");
+  EXPECT_EQ(s.sni, "");
+  EXPECT_EQ(s.ip, "2001:db8::25");
+  EXPECT_EQ(peer_name_for(opt, "x").name, "2001:db8::25");
+  EXPECT_TRUE(peer_name_for(opt, "x").ip);
+}
+
+TEST(ConnectionTls, VerifyingClientAcceptsAnIpv6LiteralTargetInBrackets) {
+  // The self-signed certificate names IP:::1 (tls.hpp make_self_signed).
+  auto ctx = server_context();
+  std::atomic<bool> saw_sni{false};
+  std::unique_ptr<test_server> srv;
+  try {
+    srv = std::make_unique<test_server>("::1", [&](tcp::socket s) -> awaitable<void> {
+      ssl::stream<tcp::socket> tls(std::move(s), ctx);
+      error_code ec;
+      co_await tls.async_handshake(ssl::stream_base::server, redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      saw_sni = SSL_get_servername(tls.native_handle(), TLSEXT_NAMETYPE_host_name) != nullptr;
+      co_await echo_until_eof(tls);
+    });
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "cannot bind [::1]: " << e.what();
+  }
+  temp_file ca("ca-ipv6.pem", identity().certificate);
+  client_tls_options opt;
+  opt.ca_file = ca.path();
+  {
+    transcript t;
+    connection c(t);
+    ASSERT_TRUE(c.connect(srv->endpoint(), k_long));
+    auto r = c.start_tls(opt, "[::1]", k_long);
+    ASSERT_TRUE(r) << r.detail;
+    EXPECT_EQ(c.tls_description().find("not verified"), std::string::npos) << c.tls_description();
+    ASSERT_TRUE(c.write("x\r\n", k_long));
+    std::string got;
+    ASSERT_TRUE(read_until(c, got, "\r\n"));
+    EXPECT_FALSE(saw_sni.load());
+  }
+  // Another address is not the certificate's: verification must fail.
+  transcript t;
+  connection c(t);
+  ASSERT_TRUE(c.connect(srv->endpoint(), k_long));
+  opt.sni = "[::2]";
+  auto r = c.start_tls(opt, "[::1]", k_long);
+  EXPECT_EQ(r.status, io_status::tls_failed) << r.detail;
+}
+
+TEST(ConnectionTls, AnSniOpenSslRefusesIsATlsSetupFailure) {
+  test_server srv("127.0.0.1", plain_echo);
+  transcript t;
+  connection c(t);
+  ASSERT_TRUE(c.connect(srv.endpoint(), k_long));
+  client_tls_options opt;
+  opt.sni = std::string(300, 'a') + ".example";  // over the 255 octets of a HostName (RFC 6066 3)
+  auto r = c.start_tls(opt, "localhost", k_long);
+  EXPECT_EQ(r.status, io_status::tls_failed);
+  EXPECT_NE(r.detail.find("TLS setup"), std::string::npos) << r.detail;
+  EXPECT_FALSE(c.tls_active());
 }
 
 TEST(ConnectionTls, BadCaFileIsTlsFailed) {

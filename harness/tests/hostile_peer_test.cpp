@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +28,7 @@
 
 #include "smtpspec/harness/runner.hpp"
 #include "smtpspec/harness/scenario_loader.hpp"
+#include "smtpspec/reference/text.hpp"
 #include "smtpspec/reports/html_report.hpp"
 #include "smtpspec/reports/json_report.hpp"
 #include "smtpspec/reports/junit_report.hpp"
@@ -83,9 +83,7 @@ bool send_all(int fd, std::string_view data) {
 }
 
 std::string verb_of(std::string_view line) {
-  std::string v(line.substr(0, line.find(' ')));
-  for (auto& ch : v) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return v;
+  return smtpspec::reference::to_upper(line.substr(0, line.find(' ')));
 }
 
 /// Plain POSIX sockets and one thread per connection: simpler than Asio here, and

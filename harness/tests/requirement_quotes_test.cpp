@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "smtpspec/harness/scenario_loader.hpp"
+#include "smtpspec/reference/text.hpp"
 
 namespace smtpspec::harness {
 namespace {
@@ -315,8 +316,7 @@ TEST(RequirementQuotes, EveryTextIsTheRfcAsPaginatedByTheRfcEditor) {
     ASSERT_NE(r, nullptr) << problem;
     // The first page names the RFC ("Request for Comments: 5321", "Request For
     // Comments: 1870", "Request for Comments: RFC 2034").
-    std::string first = r->first_page();
-    for (auto& ch : first) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const std::string first = smtpspec::reference::to_lower(r->first_page());
     const auto rfc_line = first.find("request for comments:");
     ASSERT_NE(rfc_line, std::string::npos) << name;
     EXPECT_NE(first.substr(rfc_line, first.find('\n', rfc_line) - rfc_line).find(std::to_string(number)),

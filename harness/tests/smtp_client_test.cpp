@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -27,6 +26,7 @@
 
 #include "smtpspec/harness/reference_server.hpp"
 #include "smtpspec/harness/tls.hpp"
+#include "smtpspec/reference/text.hpp"
 #include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::harness {
@@ -163,9 +163,7 @@ class scripted_server {
   }
 
   static std::string verb_of(std::string_view line) {
-    std::string v(line.substr(0, line.find(' ')));
-    for (auto& ch : v) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    return v;
+    return smtpspec::reference::to_upper(line.substr(0, line.find(' ')));
   }
 
  private:

@@ -32,6 +32,8 @@
 
 #include <array>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::reference {
 namespace {
 
@@ -111,13 +113,12 @@ error misfit_at(const cursor& c, error fallback, bool eight_ok) noexcept {
 /// sequence is malformed.
 error take_non_ascii(cursor& c, const address_options& o) noexcept {
   if (o.smtputf8) {
-    std::size_t bad = 0;
-    const std::size_t n = utf8_non_ascii_length(c.view(c.pos, c.end), bad);
-    if (n == 0) {
-      c.pos += bad;
+    const utf8_char u = decode_utf8(c.view(c.pos, c.end));
+    if (u.length == 0) {
+      c.pos += u.bad;
       return error::bad_utf8;
     }
-    c.pos += n;
+    c.pos += u.length;
     return error::ok;
   }
   if (o.allow_8bit) {
@@ -136,16 +137,6 @@ error limit(cursor& c, std::size_t start, std::size_t max, error e, error too_lo
     return too_long;
   }
   return e;
-}
-
-bool iequal_ascii(std::string_view a, std::string_view lower) noexcept {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(a[i]);
-    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
-    if (c != static_cast<unsigned char>(lower[i])) return false;
-  }
-  return true;
 }
 
 // --- Local-part (4.1.2) --------------------------------------------------------
@@ -368,7 +359,7 @@ error scan_address_literal(cursor& c, host_kind& kind) noexcept {
   if (c.pos > tag && c.at(':')) {
     if (c.s[c.pos - 1] == '-') {  // Ldh-str ends with a Let-dig
       e = error::bad_address_literal;
-    } else if (iequal_ascii(c.view(tag, c.pos), "ipv6")) {
+    } else if (iequals(c.view(tag, c.pos), "IPv6")) {
       ++c.pos;
       kind = host_kind::ipv6_literal;
       e = scan_ipv6(c);
@@ -447,7 +438,7 @@ error scan_route(cursor& c, const address_options& o) noexcept {
 bool at_postmaster(const cursor& c, bool bracketed) noexcept {
   constexpr std::string_view name = "postmaster";
   if (c.end - c.pos < name.size()) return false;
-  if (!iequal_ascii(c.view(c.pos, c.pos + name.size()), name)) return false;
+  if (!iequals(c.view(c.pos, c.pos + name.size()), name)) return false;
   const std::size_t after = c.pos + name.size();
   if (bracketed) return after < c.end && c.s[after] == '>';
   return after == c.end || c.s[after] == ' ';
@@ -509,52 +500,6 @@ error scan_path(cursor& c, bool allow_null, bool allow_postmaster, const address
 }
 
 }  // namespace
-
-std::size_t utf8_non_ascii_length(std::string_view in, std::size_t& bad) noexcept {
-  // RFC 3629 section 4:
-  //   UTF8-2 = %xC2-DF UTF8-tail
-  //   UTF8-3 = %xE0 %xA0-BF UTF8-tail / %xE1-EC 2( UTF8-tail ) /
-  //            %xED %x80-9F UTF8-tail / %xEE-EF 2( UTF8-tail )
-  //   UTF8-4 = %xF0 %x90-BF 2( UTF8-tail ) / %xF1-F3 3( UTF8-tail ) /
-  //            %xF4 %x80-8F 2( UTF8-tail )
-  //   UTF8-tail = %x80-BF
-  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
-  if (in.empty()) {
-    bad = 0;
-    return 0;
-  }
-  const unsigned char lead = s[0];
-  std::size_t length = 0;
-  unsigned char low = 0x80;  // range of the second octet
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;   // no overlong forms
-    if (lead == 0xED) high = 0x9F;  // no surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;   // no overlong forms
-    if (lead == 0xF4) high = 0x8F;  // nothing above U+10FFFF
-  } else {
-    bad = 0;  // ASCII, a tail octet, C0, C1 or F5-FF
-    return 0;
-  }
-  for (std::size_t i = 1; i < length; ++i) {
-    if (i >= in.size()) {
-      bad = in.size();
-      return 0;
-    }
-    const unsigned char lo = i == 1 ? low : 0x80;
-    const unsigned char hi = i == 1 ? high : 0xBF;
-    if (s[i] < lo || s[i] > hi) {
-      bad = i;
-      return 0;
-    }
-  }
-  return length;
-}
 
 result<std::string_view> parse_domain(std::string_view in, const address_options& opt) {
   cursor c = make_cursor(in);

@@ -5,14 +5,10 @@
 
 #include <algorithm>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::reference {
 namespace {
-
-bool icontains(std::string_view hay, std::string_view needle) {
-  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
-                     [&](char a, char b) { return lower(a) == lower(b); }) != hay.end();
-}
 
 /// A slot's line is kept for reports and for judging; bound it so a 100 MB line
 /// costs nothing.

@@ -54,6 +54,8 @@
 #include <array>
 #include <limits>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::reference {
 namespace {
 
@@ -91,17 +93,6 @@ constexpr bool is(unsigned char c, std::uint8_t cls) noexcept { return (k_classe
 
 unsigned char octet(std::string_view s, std::size_t i) noexcept { return static_cast<unsigned char>(s[i]); }
 
-unsigned char lower(unsigned char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c + 32) : c;
-}
-
-/// Case-insensitive comparison of ASCII text (2.4).
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(octet(a, i)) != lower(octet(b, i))) return false;
-  return true;
-}
 
 /// Same octet classification as address.cpp: NUL, controls and 8-bit (where only
 /// ASCII is allowed) before the production's own error.
@@ -168,13 +159,12 @@ verb lookup_verb(std::string_view w) noexcept {
 std::size_t take_non_ascii(std::string_view s, std::size_t pos, const address_options& a, error& e,
                            std::size_t& at) noexcept {
   if (a.smtputf8) {
-    std::size_t bad = 0;
-    const std::size_t n = utf8_non_ascii_length(s.substr(pos), bad);
-    if (n == 0) {
+    const utf8_char u = decode_utf8(s.substr(pos));
+    if (u.length == 0) {
       e = error::bad_utf8;
-      at = pos + bad;
+      at = pos + u.bad;
     }
-    return n;
+    return u.length;
   }
   if (a.allow_8bit) return 1;
   e = error::eight_bit_octet;
@@ -188,7 +178,7 @@ bool seen_keyword(std::string_view earlier, std::string_view keyword) noexcept {
   while (i < earlier.size()) {
     std::size_t j = i;
     while (j < earlier.size() && earlier[j] != '=' && earlier[j] != ' ') ++j;
-    if (iequal(earlier.substr(i, j - i), keyword)) return true;
+    if (iequals(earlier.substr(i, j - i), keyword)) return true;
     while (j < earlier.size() && earlier[j] != ' ') ++j;
     i = j + 1;
   }
@@ -281,7 +271,7 @@ parse_error parse_mail_rcpt(command& cmd, std::string_view text, std::size_t k, 
   if (pos >= text.size()) return {missing, pos};
   ++pos;  // SP
   for (const char c : keyword) {
-    if (pos >= text.size() || lower(octet(text, pos)) != static_cast<unsigned char>(c)) return {missing, pos};
+    if (pos >= text.size() || ascii_lower(text[pos]) != c) return {missing, pos};
     ++pos;
   }
   if (has(opt.lenient, leniency::space_after_colon))
@@ -305,7 +295,7 @@ parse_error parse_user(command& cmd, std::string_view text, std::size_t k, addre
   if (arg.empty()) return {error::missing_argument, at};
   constexpr std::string_view suffix = " smtputf8";
   std::string_view body = arg;
-  if (arg.size() > suffix.size() && iequal(arg.substr(arg.size() - suffix.size()), suffix)) {
+  if (arg.size() > suffix.size() && iequals(arg.substr(arg.size() - suffix.size()), suffix)) {
     body = arg.substr(0, arg.size() - suffix.size());
     cmd.smtputf8_param = true;
     a.smtputf8 = true;  // "String may include Non-ASCII characters"
@@ -418,7 +408,7 @@ parse_error parse_bdat(command& cmd, std::string_view text, std::size_t k) {
   if (text[pos] != ' ') return {misfit(octet(text, pos), error::bad_chunk_size, false), pos};
   ++pos;
   for (const char c : std::string_view("last")) {  // case-insensitive (2.4)
-    if (pos >= n || lower(octet(text, pos)) != static_cast<unsigned char>(c))
+    if (pos >= n || ascii_lower(text[pos]) != c)
       return {misfit_at(text, pos, error::bad_bdat_argument, false), pos};
     ++pos;
   }
@@ -473,7 +463,7 @@ std::size_t esmtp_params::size() const {
 
 std::optional<esmtp_param> esmtp_params::find(std::string_view keyword) const {
   for (const auto& p : *this)
-    if (iequal(p.keyword, keyword)) return p;
+    if (iequals(p.keyword, keyword)) return p;
   return std::nullopt;
 }
 

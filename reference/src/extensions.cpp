@@ -9,27 +9,15 @@
 #include <cstddef>
 #include <limits>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::reference {
 namespace {
 
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 constexpr bool is_alpha(char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-constexpr char to_upper(char c) noexcept { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 // ehlo-param = 1*(%d33-126): any CHAR except SP and controls.
 constexpr bool is_param_char(char c) noexcept { return c >= 33 && c <= 126; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (to_upper(a[i]) != to_upper(b[i])) return false;
-  return true;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = to_upper(c);
-  return out;
-}
 
 // One ehlo-line taken apart, with offsets relative to the line's text.
 struct raw_line {
@@ -108,7 +96,7 @@ result<extension> parse_ehlo_line(std::string_view text) {
   raw_line raw;
   if (const parse_error e = scan_keyword(text, raw); e.code != error::ok) return e;
   extension x;
-  x.keyword = upper(raw.keyword);
+  x.keyword = to_upper(raw.keyword);
   x.legacy = raw.legacy;
   std::vector<std::size_t> offsets;
   if (const parse_error e = scan_params(text, raw.keyword_end, x.params, offsets); e.code != error::ok) return e;
@@ -162,7 +150,7 @@ std::optional<std::uint64_t> extension_list::size_limit() const {
 std::vector<std::string> extension_list::auth_mechanisms() const {
   std::vector<std::string> out;
   if (const extension* x = find("AUTH"))
-    for (const auto& m : x->params) out.push_back(upper(m));
+    for (const auto& m : x->params) out.push_back(to_upper(m));
   return out;
 }
 

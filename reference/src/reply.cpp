@@ -7,6 +7,9 @@
 #include "smtpspec/reference/reply.hpp"
 
 #include <array>
+#include <utility>
+
+#include "smtpspec/reference/text.hpp"
 
 namespace smtpspec::reference {
 namespace {
@@ -30,34 +33,8 @@ constexpr std::array<bool, 256> make_text_table() noexcept {
 }
 constexpr std::array<bool, 256> k_text = make_text_table();
 
-// RFC 3629 section 4: the length of the well-formed UTF-8 sequence starting at
-// `s[i]` (a non-ASCII lead octet), or 0 if it is malformed (bad lead, bad or
-// missing continuation, overlong form, surrogate, above U+10FFFF).
-std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
-  const unsigned char c = octet(s[i]);
-  std::size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second octet
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;  // no overlong forms
-    if (c == 0xED) hi = 0x9F;  // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (s.size() - i < n) return 0;
-  const unsigned char second = octet(s[i + 1]);
-  if (second < lo || second > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k)
-    if ((octet(s[i + k]) & 0xC0) != 0x80) return 0;
-  return n;
-}
-
-// Checks `text` against textstring (4.2), or textstring plus UTF-8 when `utf8`.
+// Checks `text` against textstring (4.2), or textstring plus UTF-8 (RFC 3629 4,
+// text.hpp) when `utf8`.
 // Returns ok, or the error and its offset in `text`; sets `saw_utf8`.
 parse_error check_text(std::string_view text, bool utf8, bool& saw_utf8) noexcept {
   for (std::size_t i = 0; i < text.size();) {
@@ -67,7 +44,7 @@ parse_error check_text(std::string_view text, bool utf8, bool& saw_utf8) noexcep
       continue;
     }
     if (c < 0x80 || !utf8) return {error::bad_reply_text, i};
-    const std::size_t n = utf8_sequence(text, i);
+    const std::size_t n = decode_utf8(text.substr(i)).length;
     if (n == 0) return {error::bad_utf8, i};
     saw_utf8 = true;
     i += n;
@@ -277,7 +254,8 @@ void reply_parser::store_line(std::string_view text) {
 parse_error reply_parser::feed_line(std::string_view line) {
   line_head head;
   if (const parse_error e = check_line(line, head); e.code != error::ok) {
-    reset();
+    // Ready for a new reply; current_ keeps the lines before this one for take(reply&).
+    state_ = state::idle;
     return e;
   }
   if (state_ != state::in_reply) {
@@ -303,6 +281,11 @@ reply reply_parser::take() {
   current_ = reply{};
   state_ = state::idle;
   return out;
+}
+
+void reply_parser::take(reply& out) noexcept {
+  std::swap(out, current_);
+  state_ = state::idle;
 }
 
 void reply_parser::reset() {

@@ -7,6 +7,8 @@
 #include <optional>
 #include <utility>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::reference {
 namespace {
 
@@ -26,12 +28,6 @@ constexpr std::array<defect_name, 10> k_defects{{
     {defect::end_data_on_any_bare_dot, "end_data_on_any_bare_dot"},
     {defect::crash_on_data_after_bdat, "crash_on_data_after_bdat"},
 }};
-
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
 
 /// Complete replies in `out` (final lines: "NNN" or "NNN text"), i.e. replies the
 /// client has not been sent yet when the I/O layer has not flushed them.
@@ -55,40 +51,6 @@ std::string shown_line(std::string_view line) {
     else out += "\\x", out += "0123456789abcdef"[u >> 4], out += "0123456789abcdef"[u & 15];
   }
   if (line.size() > 120) out += "...";
-  return out;
-}
-
-/// RFC 4648 base64; std::nullopt if `in` is not canonical base64.
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = in[i + static_cast<std::size_t>(k)];
-      if (c == '=' && i + 4 == in.size() && k >= 2) {
-        v[k] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad) return std::nullopt;  // data after padding
-      v[k] = value(c);
-      if (v[k] < 0) return std::nullopt;
-    }
-    std::uint32_t n = (std::uint32_t(v[0]) << 18) | (std::uint32_t(v[1]) << 12) | (std::uint32_t(v[2]) << 6) | std::uint32_t(v[3]);
-    out += static_cast<char>((n >> 16) & 0xff);
-    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(n & 0xff);
-  }
   return out;
 }
 

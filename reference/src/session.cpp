@@ -5,6 +5,8 @@
 #include <charconv>
 #include <initializer_list>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::reference {
 namespace {
 
@@ -27,24 +29,6 @@ expectation make(std::initializer_list<std::uint16_t> codes, level strength, cit
 /// The state expects nothing from the server: the expectation lists no code and
 /// accepts no class, so any reply is a finding.
 expectation nothing(citation cite, std::string rule) { return make({}, level::must, cite, std::move(rule)); }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (x >= 'a' && x <= 'z') x = static_cast<unsigned char>(x - 32);
-    if (y >= 'a' && y <= 'z') y = static_cast<unsigned char>(y - 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& ch : out)
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 32);
-  return out;
-}
 
 /// The EHLO keyword that makes an esmtp-param legal on MAIL (RFC 1870 6, RFC 6152 3,
 /// RFC 6531 3.4, RFC 3030 3 for BODY=BINARYMIME, RFC 4954 5 for AUTH=, RFC 3461 for
@@ -92,21 +76,6 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc{} || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
   return v;
-}
-
-bool is_base64(std::string_view s) {
-  if (s.empty() || s.size() % 4 != 0) return false;
-  std::size_t pad = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char ch = s[i];
-    bool alnum = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-    if (ch == '=') {
-      ++pad;
-      continue;
-    }
-    if (pad != 0 || !(alnum || ch == '+' || ch == '/')) return false;
-  }
-  return pad <= 2;
 }
 
 // Codes of RFC 5321 4.3.2, with the extension codes that may be given to any
@@ -725,7 +694,7 @@ void session::apply(verb v, const command* c, const reply& r) {
       s.where = phase::mail;
       if (c) {
         if (auto p = c->params.find("SIZE")) s.declared_size = parse_u64(p->value);
-        if (auto p = c->params.find("BODY")) s.body = upper(p->value);
+        if (auto p = c->params.find("BODY")) s.body = to_upper(p->value);
         s.smtputf8 = c->params.find("SMTPUTF8").has_value();
       }
       return;
@@ -752,7 +721,7 @@ void session::apply(verb v, const command* c, const reply& r) {
       if (r.code == 334) {
         before_auth_ = s.where;
         s.where = phase::auth;
-        s.auth_mechanism = c ? upper(c->mechanism) : std::string();
+        s.auth_mechanism = c ? to_upper(c->mechanism) : std::string();
       } else if (r.code == 235) {
         s.authenticated = true;
       }

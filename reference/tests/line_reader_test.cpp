@@ -90,6 +90,22 @@ TEST(LineReader, EmptyLineIsALine) {
   EXPECT_EQ(read_whole({}, "\r\n"), (std::vector<event>{complete("", 2)}));
 }
 
+TEST(LineReader, PartialHoldsOnlyTheUnfinishedLine) {
+  line_reader r;
+  std::string_view in = "NOO";
+  EXPECT_EQ(r.next(in).state, status::need_more);
+  EXPECT_EQ(r.partial(), "NOO");
+  in = "P\r\nQU";
+  const line l = r.next(in);  // completed from the held octets
+  ASSERT_EQ(l.state, status::complete);
+  EXPECT_EQ(l.text, "NOOP");
+  EXPECT_EQ(r.buffered(), 0u);  // that line is delivered, not held
+  EXPECT_EQ(r.partial(), "");
+  EXPECT_EQ(r.next(in).state, status::need_more);
+  EXPECT_EQ(r.partial(), "QU");
+  EXPECT_EQ(r.buffered(), 2u);
+}
+
 TEST(LineReader, IncompleteLineIsHeldUntilItsCrlf) {
   line_reader r;
   std::string_view in = "NOOP";

@@ -260,6 +260,39 @@ TEST(ReplyParser, ReusesStorageAcrossRepliesWithPeek) {
   EXPECT_TRUE(p.peek().lines.empty());  // take() leaves nothing behind
 }
 
+TEST(ReplyParser, AfterAnErrorTheLinesBeforeItCanBeTaken) {
+  // reply_reader reads a malformed reply as far as it can from these lines.
+  reply_parser p;
+  EXPECT_EQ(p.feed_line("250-a").code, error::need_more);
+  EXPECT_EQ(p.feed_line("250-b").code, error::need_more);
+  EXPECT_EQ(p.feed_line("251 c").code, error::reply_code_changed);
+  EXPECT_FALSE(p.in_progress());
+  reply r;
+  p.take(r);
+  EXPECT_EQ(r.code, 250);
+  EXPECT_EQ(r.lines, (std::vector<std::string>{"a", "b"}));
+  // Ready for a new reply; nothing of the old one leaks into it.
+  ASSERT_EQ(p.feed_line("354 go").code, error::ok);
+  EXPECT_EQ(p.peek().lines, (std::vector<std::string>{"go"}));
+}
+
+TEST(ReplyParser, TakeIntoSwapsStorage) {
+  reply_parser p;
+  reply out;
+  out.code = 999;
+  out.lines = {"old one", "old two"};
+  ASSERT_EQ(feed_all(p, {"250-2.0.0 x", "250 y"}).code, error::ok);
+  p.take(out);
+  EXPECT_EQ(out.code, 250);
+  EXPECT_EQ(out.lines, (std::vector<std::string>{"2.0.0 x", "y"}));
+  ASSERT_TRUE(out.status.has_value());
+  // The parser now reuses the old storage; the next reply starts clean.
+  ASSERT_EQ(p.feed_line("451 z").code, error::ok);
+  EXPECT_EQ(p.peek().code, 451);
+  EXPECT_EQ(p.peek().lines, (std::vector<std::string>{"z"}));
+  EXPECT_FALSE(p.peek().status.has_value());
+}
+
 TEST(ReplyParser, ResetDropsAPartialReply) {
   reply_parser p;
   EXPECT_EQ(p.feed_line("250-a").code, error::need_more);

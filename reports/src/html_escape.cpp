@@ -3,53 +3,10 @@
 
 #include <cstdio>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::reports::html {
 namespace {
-
-/// Decodes one well-formed UTF-8 character at s[i]; returns its length, or 0 when
-/// the octet there does not start one (overlong forms, encoded surrogates and code
-/// points above U+10FFFF are not well-formed: RFC 3629 section 3).
-std::size_t decode(std::string_view s, std::size_t i, char32_t& cp) noexcept {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  std::size_t n = 0;
-  char32_t v = 0;
-  if ((c & 0xe0) == 0xc0) n = 2, v = c & 0x1fu;
-  else if ((c & 0xf0) == 0xe0) n = 3, v = c & 0x0fu;
-  else if ((c & 0xf8) == 0xf0) n = 4, v = c & 0x07u;
-  else return 0;
-  if (s.size() - i < n) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xc0) != 0x80) return 0;
-    v = (v << 6) | (cc & 0x3fu);
-  }
-  constexpr char32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (v < min[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
-  cp = v;
-  return n;
-}
-
-void put_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
 
 /// Characters that are valid but invisible or misleading on screen: C1 controls,
 /// bidirectional overrides and isolates (they can reorder the text around them),
@@ -79,7 +36,7 @@ class writer {
   }
   void notation(char32_t picture) {
     std::string s;
-    put_utf8(s, picture);
+    reference::append_utf8(s, picture);
     notation(s);
   }
   /// Switches back to the peer's own text.
@@ -102,8 +59,11 @@ void escape_all(std::string& out, std::string_view s, escape_mode mode) {
   writer w(out, mode);
   char buf[24];
   for (std::size_t i = 0; i < s.size();) {
-    char32_t cp = 0;
-    const std::size_t n = decode(s, i, cp);
+    // One well-formed character (RFC 3629 4: no overlongs, surrogates or code
+    // points above U+10FFFF), or an octet shown as such.
+    const reference::utf8_char c = reference::decode_utf8(s.substr(i));
+    const char32_t cp = c.code_point;
+    const std::size_t n = c.length;
     if (n == 0) {
       std::snprintf(buf, sizeof buf, "\u27e8%02x\u27e9", static_cast<unsigned>(static_cast<unsigned char>(s[i])));
       w.notation(buf);

@@ -3,86 +3,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "smtpspec/reference/text.hpp"
+
 namespace smtpspec::reports {
 namespace {
 
 using nlohmann::json;
 namespace ref = smtpspec::reference;
 
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if ((c >> 5) == 0x6) n = 1, cp = c & 0x1fu;
-    else if ((c >> 4) == 0xe) n = 2, cp = c & 0x0fu;
-    else if ((c >> 3) == 0x1e) n = 3, cp = c & 0x07u;
-    else return false;
-    if (i + n >= s.size()) return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc >> 6) != 0x2) return false;
-      cp = (cp << 6) | (cc & 0x3fu);
-    }
-    const std::uint32_t min[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    std::uint32_t n = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8) |
-                      std::uint8_t(in[i + 2]);
-    out += {k[(n >> 18) & 63], k[(n >> 12) & 63], k[(n >> 6) & 63], k[n & 63]};
-  }
-  if (i < in.size()) {
-    std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
-    if (i + 1 < in.size()) n |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
-    out += k[(n >> 18) & 63];
-    out += k[(n >> 12) & 63];
-    out += i + 1 < in.size() ? k[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-bool unbase64(std::string_view in, std::string& out) {
-  auto v = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-  };
-  if (in.size() % 4) return false;
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    std::uint32_t n = 0;
-    int pad = 0;
-    for (int j = 0; j < 4; ++j) {
-      char c = in[i + static_cast<std::size_t>(j)];
-      int d = c == '=' ? (++pad, 0) : v(c);
-      if (d < 0) return false;
-      n = (n << 6) | static_cast<std::uint32_t>(d);
-    }
-    out += static_cast<char>((n >> 16) & 0xff);
-    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(n & 0xff);
-  }
-  return true;
-}
-
 /// Untrusted text in a field that is not a transcript: invalid UTF-8 becomes U+FFFD.
 std::string clean(std::string_view s) {
-  if (valid_utf8(s)) return std::string(s);
+  if (ref::is_utf8(s)) return std::string(s);
   std::string out;
   for (unsigned char c : s) {
     if (c < 0x80) out += static_cast<char>(c);
@@ -108,8 +39,8 @@ const char* event_name(results::transcript_event::kind k) {
 
 json event(const results::transcript_event& e) {
   json j{{"kind", event_name(e.what)}, {"at_us", e.at.count()}};
-  if (valid_utf8(e.bytes)) j["bytes"] = e.bytes;
-  else j["base64"] = base64(e.bytes);
+  if (ref::is_utf8(e.bytes)) j["bytes"] = e.bytes;
+  else j["base64"] = ref::base64_encode(e.bytes);
   return j;
 }
 
@@ -300,7 +231,9 @@ bool from_json(const std::string& text, results::run_result& out, std::string& e
         ev.what = read_kind(e.value("kind", "note"));
         ev.at = std::chrono::microseconds(e.value("at_us", 0LL));
         if (e.contains("base64")) {
-          if (!unbase64(e.at("base64").get<std::string>(), ev.bytes)) throw std::runtime_error("bad base64 in transcript");
+          auto bytes = ref::base64_decode(e.at("base64").get<std::string>());
+          if (!bytes) throw std::runtime_error("bad base64 in transcript");
+          ev.bytes = std::move(*bytes);
         } else {
           ev.bytes = e.value("bytes", "");
         }

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "smtpspec/reference/text.hpp"
 #include "smtpspec/reports/defect_counts.hpp"
 #include "smtpspec/results/visible.hpp"
 
@@ -31,25 +32,11 @@ namespace ref = smtpspec::reference;
 /// Length of the UTF-8 sequence at s[i] when it encodes a character XML 1.0 allows
 /// and that is not a C1 control; 0 otherwise (the caller escapes the octet).
 std::size_t allowed_utf8(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = 0;
-  std::uint32_t cp = 0;
-  if ((c >> 5) == 0x6) n = 2, cp = c & 0x1fu;
-  else if ((c >> 4) == 0xe) n = 3, cp = c & 0x0fu;
-  else if ((c >> 3) == 0x1e) n = 4, cp = c & 0x07u;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc >> 6) != 0x2) return 0;
-    cp = (cp << 6) | (cc & 0x3fu);
-  }
-  static constexpr std::uint32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < k_min[n] || cp > 0x10ffff) return 0;         // overlong or out of range
-  if (cp >= 0xd800 && cp <= 0xdfff) return 0;           // surrogates (CESU, WTF-8)
-  if (cp == 0xfffe || cp == 0xffff) return 0;           // not XML Chars
-  if (cp < 0xa0) return 0;                              // C1 controls (CSI is U+009B)
-  return n;
+  const ref::utf8_char c = ref::decode_utf8(s.substr(i));  // RFC 3629 4: well-formed only
+  if (c.length < 2) return 0;
+  if (c.code_point == 0xfffe || c.code_point == 0xffff) return 0;  // not XML Chars
+  if (c.code_point < 0xa0) return 0;                               // C1 controls (CSI is U+009B)
+  return c.length;
 }
 
 /// The next piece of `s` at `i` as it goes into the XML, and how many octets it

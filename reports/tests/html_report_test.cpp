@@ -17,6 +17,7 @@
 
 #include "html_escape.hpp"
 #include "html_parts.hpp"
+#include "smtpspec/reference/text.hpp"
 #include "smtpspec/reports/baseline.hpp"
 #include "smtpspec/results/defects.hpp"
 
@@ -34,18 +35,6 @@ const std::string hostile =
     std::string("<script>alert(1)</script> </system-out> ]]> & \" ' <img src=x onerror=\"alert(2)\"> ") +
     std::string("\0", 1) + "\x1b[31m\x1b]0;t\x07 \x7f \xc2\x85 \xe2\x80\xae \xed\xa0\x80 \xff\xfe \xc3\x28 " +
     "\xe2\x90\x8d\xe2\x90\x8a \xe2\x9f\xa8" "ff" "\xe2\x9f\xa9 http://evil.example/x.png url(http://evil.example/)";
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-    i += n;
-  }
-  return true;
-}
 
 std::size_t count(const std::string& s, std::string_view what) {
   std::size_t n = 0;
@@ -76,10 +65,6 @@ struct page {
 page tokenize(const std::string& s) {
   page p;
   std::size_t i = 0;
-  auto lower = [](std::string x) {
-    for (auto& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return x;
-  };
   while (i < s.size()) {
     if (s[i] != '<') {
       auto j = s.find('<', i);
@@ -96,7 +81,7 @@ page tokenize(const std::string& s) {
     std::size_t j = i + 1;
     if (j < s.size() && s[j] == '/') t.closing = true, ++j;
     while (j < s.size() && std::isalnum(static_cast<unsigned char>(s[j]))) t.name += s[j++];
-    t.name = lower(t.name);
+    t.name = smtpspec::reference::to_lower(t.name);
     if (t.name.empty()) {
       p.error = "a '<' that starts no tag at " + std::to_string(i);
       return p;
@@ -120,7 +105,7 @@ page tokenize(const std::string& s) {
           while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j])) && s[j] != '>') value += s[j++];
         }
       }
-      t.attrs.emplace_back(lower(name), value);
+      t.attrs.emplace_back(smtpspec::reference::to_lower(name), value);
     }
     i = j + 1;
     if (!t.closing && (t.name == "script" || t.name == "style")) {
@@ -170,7 +155,7 @@ void expect_only_our_markup(const std::string& out) {
   for (const auto& text : p.texts) {
     EXPECT_EQ(text.find_first_of(std::string("\0\x1b\r\x7f", 4)), std::string::npos);
   }
-  EXPECT_TRUE(valid_utf8(out));
+  EXPECT_TRUE(smtpspec::reference::is_utf8(out));
   // Nothing fetched: no stylesheet, import, font or image from anywhere.
   EXPECT_EQ(out.find("<link"), std::string::npos);
   EXPECT_EQ(out.find("@import"), std::string::npos);
@@ -317,7 +302,7 @@ TEST(html_escape, text_mode_emits_no_markup_and_keeps_tab_and_lf) {
     EXPECT_EQ(out.find('>'), std::string::npos) << b;
     EXPECT_EQ(out.find('"'), std::string::npos) << b;
     EXPECT_EQ(out.find('\''), std::string::npos) << b;
-    EXPECT_TRUE(valid_utf8(out)) << b;
+    EXPECT_TRUE(smtpspec::reference::is_utf8(out)) << b;
     if (b == '\t' || b == '\n') {
       EXPECT_EQ(out, std::string(1, static_cast<char>(b)));
     } else if (b < 0x20) {

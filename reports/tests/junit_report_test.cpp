@@ -20,6 +20,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "smtpspec/reference/text.hpp"
 #include "smtpspec/results/defects.hpp"
 
 namespace smtpspec::reports {
@@ -75,18 +76,10 @@ bool only_xml_chars(std::string_view s, std::string& why) {
       ++i;
       continue;
     }
-    std::size_t n = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return why = "bad UTF-8 at " + std::to_string(i), false;
-    std::uint32_t cp = c & (0xffu >> (n + 1));
-    for (std::size_t k = 1; k < n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc >> 6) != 2) return why = "bad UTF-8 at " + std::to_string(i), false;
-      cp = (cp << 6) | (cc & 0x3fu);
-    }
-    static constexpr std::uint32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < k_min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-      return why = "not an XML Char at " + std::to_string(i), false;
-    i += n;
+    const auto u = smtpspec::reference::decode_utf8(s.substr(i));  // RFC 3629 4
+    if (u.length == 0) return why = "bad UTF-8 at " + std::to_string(i), false;
+    if (u.code_point == 0xfffe || u.code_point == 0xffff) return why = "not an XML Char at " + std::to_string(i), false;
+    i += u.length;
   }
   return true;
 }

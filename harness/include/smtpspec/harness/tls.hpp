@@ -49,6 +49,28 @@ boost::asio::ssl::context make_server_context(const pem_identity& id);
 /// are verified as iPAddress SANs and never sent as SNI (RFC 6066 3).
 bool is_ip_literal(const std::string& host);
 
+/// `host` without the brackets of an IPv6 literal ("[::1]" gives "::1"); any
+/// other text as it is.
+std::string strip_brackets(const std::string& host);
+
+/// The name a TLS client expects the server's certificate to carry: `opt.sni`,
+/// else the target `host`, without brackets; `ip` when it is an address literal.
+struct tls_peer_name {
+  std::string name;
+  bool ip = false;
+};
+tls_peer_name peer_name_for(const client_tls_options& opt, const std::string& host);
+
+/// Sets up the peer name of the client connection `ssl` before its handshake
+/// (the one set-up for every TLS client of smtpspec). A DNS name is sent as SNI
+/// and verified as the certificate's host name (RFC 6125 6.4.3: a wildcard only as
+/// the whole left-most label). An address literal is never sent as SNI (RFC 6066
+/// 3: "Literal IPv4 and IPv6 addresses are not permitted in "HostName"") and is
+/// verified against the certificate's iPAddress names. With opt.insecure nothing
+/// is verified, but SNI is still sent. An empty name sets nothing. Throws
+/// std::runtime_error when OpenSSL refuses the name (e.g. an SNI over 255 octets).
+void configure_peer_name(SSL* ssl, const client_tls_options& opt, const std::string& host);
+
 /// The OpenSSL error queue as text (and cleared), for messages.
 std::string openssl_errors();
 

@@ -102,10 +102,4 @@ result<std::string_view> parse_local_part(std::string_view in, const address_opt
 /// Quoted-string as bad_quoted_string.
 result<std::string_view> parse_string(std::string_view in, const address_options& opt = {});
 
-/// RFC 3629 section 4 (UTF8-2 / UTF8-3 / UTF8-4, as RFC 6532 3.1 UTF8-non-ascii):
-/// the length (2 to 4) of the well-formed sequence at the start of `in`, or 0 when
-/// it is malformed, in which case `bad` is the offset of the first octet that does
-/// not fit (in.size() when the sequence is cut short).
-std::size_t utf8_non_ascii_length(std::string_view in, std::size_t& bad) noexcept;
-
 }  // namespace smtpspec::reference

@@ -67,7 +67,10 @@ class line_reader {
   line next(std::string_view& input);
 
   /// Octets of an incomplete line held back (always <= max_line).
-  std::size_t buffered() const noexcept { return partial_.size(); }
+  std::size_t buffered() const noexcept { return release_partial_ ? 0 : partial_.size(); }
+  /// Those octets themselves (a CR that may start the CRLF included), valid until
+  /// the next call on the reader.
+  std::string_view partial() const noexcept { return release_partial_ ? std::string_view{} : std::string_view{partial_}; }
   /// True while the rest of an over-long line is being skipped.
   bool discarding() const noexcept { return discarding_; }
   void reset();

@@ -101,11 +101,19 @@ class reply_parser {
 
   /// Feeds one line without CRLF. Returns error::need_more while the reply
   /// continues, error::ok when `take()` has a complete reply, or another error
-  /// (offset relative to this line); after an error the partial reply is dropped.
+  /// (offset relative to this line). After an error the parser is ready for a new
+  /// reply; until the next feed_line, peek() / take(reply&) still give the lines
+  /// accepted before the failing one (reply_reader.hpp builds its reading of a
+  /// malformed reply from them).
   parse_error feed_line(std::string_view line);
 
   /// The completed reply (valid once after feed_line returned ok).
   reply take();
+  /// Moves the completed reply (or, after an error or while a reply is in
+  /// progress, the lines accepted so far) into `out`, and keeps `out`'s old
+  /// storage for the next reply, so a reader that swaps back and forth allocates
+  /// nothing per single-line reply. The parser is then ready for a new reply.
+  void take(reply& out) noexcept;
   /// The completed reply without taking it: valid after feed_line returned ok and
   /// until the next feed_line, take or reset. The parser then reuses its storage,
   /// so a loop of feed_line + peek parses single-line replies without allocating.
