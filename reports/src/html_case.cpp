@@ -55,6 +55,11 @@ std::string rfc_numbers(const results::case_result& c) {
   return s;
 }
 
+/// Findings that count in another case (case_finding::counted false).
+std::size_t note_count(const results::case_result& c) {
+  return static_cast<std::size_t>(std::count_if(c.findings.begin(), c.findings.end(), [](const auto& f) { return !f.counted; }));
+}
+
 /// One finding. A note (a defect that counts in another case) is drawn apart from
 /// the findings that set this case's verdict, and links to the case it counts in.
 void render_finding(std::string& out, const results::case_finding& f, const html_options& opt) {

@@ -63,8 +63,4 @@ bool security_case(const results::case_result& c) {
   return c.outcome == results::verdict::fail && std::find(c.tags.begin(), c.tags.end(), "security") != c.tags.end();
 }
 
-std::size_t note_count(const results::case_result& c) {
-  return static_cast<std::size_t>(std::count_if(c.findings.begin(), c.findings.end(), [](const auto& f) { return !f.counted; }));
-}
-
 }  // namespace smtpspec::reports::html

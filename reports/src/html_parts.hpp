@@ -50,8 +50,6 @@ std::string percent(std::size_t num, std::size_t den);
 /// FAIL with tag security). A security defect noted in other cases is listed once,
 /// in the case it counts in.
 bool security_case(const results::case_result& c);
-/// Findings that count in another case (case_finding::counted false).
-std::size_t note_count(const results::case_result& c);
 constexpr results::verdict all_verdicts[] = {results::verdict::pass, results::verdict::fail, results::verdict::warn,
                                              results::verdict::skip, results::verdict::error};
 
