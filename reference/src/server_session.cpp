@@ -16,7 +16,7 @@ struct defect_name {
   defect d;
   std::string_view name;
 };
-constexpr std::array<defect_name, 10> k_defects{{
+constexpr std::array<defect_name, 11> k_defects{{
     {defect::end_data_on_lf_dot_lf, "end_data_on_lf_dot_lf"},
     {defect::execute_after_starttls, "execute_after_starttls"},
     {defect::rcpt_without_mail, "rcpt_without_mail"},
@@ -27,6 +27,7 @@ constexpr std::array<defect_name, 10> k_defects{{
     {defect::unbounded_command_line, "unbounded_command_line"},
     {defect::end_data_on_any_bare_dot, "end_data_on_any_bare_dot"},
     {defect::crash_on_data_after_bdat, "crash_on_data_after_bdat"},
+    {defect::end_data_on_lf_dot_lf_discard_rest, "end_data_on_lf_dot_lf_discard_rest"},
 }};
 
 /// Complete replies in `out` (final lines: "NNN" or "NNN text"), i.e. replies the
@@ -102,7 +103,8 @@ server_session::server_session(server_config config)
                                      : max_command_line,
                                  config_.judge_client}) {
   data_decoder_options opt;
-  if (has(config_.defects, defect::end_data_on_lf_dot_lf)) opt.also_end_on |= data_anomaly_bit(data_anomaly::lf_dot_lf);
+  if (has(config_.defects, defect::end_data_on_lf_dot_lf) || has(config_.defects, defect::end_data_on_lf_dot_lf_discard_rest))
+    opt.also_end_on |= data_anomaly_bit(data_anomaly::lf_dot_lf);
   if (has(config_.defects, defect::end_data_on_any_bare_dot)) opt.also_end_on |= all_dot_sequences;
   opt.keep_stuffed_dot = has(config_.defects, defect::keep_stuffed_dot);
   // Judging a client, a non-standard end-of-data ends the data (and is reported),
@@ -262,6 +264,13 @@ std::size_t server_session::feed(std::string_view bytes) {
       if (bdat_remaining_ == 0) finish_message(true);
       continue;
     }
+    if (discarding_to_end_) {
+      std::string ignored;
+      auto r = discard_decoder_.feed(in, ignored);
+      in.remove_prefix(r.consumed);
+      if (r.end_of_data) discarding_to_end_ = false;
+      continue;
+    }
     if (in_data_) {
       if (!data_begun_) {
         data_begun_ = true;
@@ -296,6 +305,10 @@ std::size_t server_session::feed(std::string_view bytes) {
                                  : ": CR and LF MUST only be sent together, as CRLF, and only CRLF.CRLF ends the data (4.1.1.4)"));
         }
         finish_message(false);
+        if (r.ended_by != data_anomaly::count_ && has(config_.defects, defect::end_data_on_lf_dot_lf_discard_rest)) {
+          discarding_to_end_ = true;
+          discard_decoder_.reset();
+        }
       }
       continue;
     }

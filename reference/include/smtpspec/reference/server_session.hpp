@@ -46,6 +46,12 @@ enum class defect : std::uint32_t {
   /// LAST. The session stops answering and crashed() turns true; the I/O layer
   /// then kills the whole server, like a daemon that dereferenced a stale pointer.
   crash_on_data_after_bdat = 1u << 9,
+  /// Ends mail data at <LF>.<LF> like end_data_on_lf_dot_lf, answers it, then
+  /// silently discards everything up to the next <CRLF>.<CRLF>: a server that ends
+  /// the data early but never runs the smuggled commands (it refuses pipelined
+  /// input). Only the smuggling cases that wait after the look-alike (-waited)
+  /// see it: the reply to the early end arrives before the real end was sent.
+  end_data_on_lf_dot_lf_discard_rest = 1u << 10,
 };
 constexpr defect operator|(defect a, defect b) { return defect(std::uint32_t(a) | std::uint32_t(b)); }
 constexpr bool has(defect set, defect bit) { return (std::uint32_t(set) & std::uint32_t(bit)) != 0; }
@@ -237,6 +243,8 @@ class server_session {
   std::string pending_bdat_command_;  // the BDAT line whose chunk is being read
   std::string pending_bdat_reply_;    // a refusal held until the refused chunk is read
   bool in_data_ = false;
+  bool discarding_to_end_ = false;  // defect end_data_on_lf_dot_lf_discard_rest: after an early end
+  data_decoder discard_decoder_;     // finds the <CRLF>.<CRLF> that ends what is discarded
   bool data_begun_ = false;  // an octet of the mail data after 354 has arrived
   bool content_too_big_ = false;
 
