@@ -18,6 +18,27 @@ A fixture keeps, for every case of one run against one server, what a replay pee
   delivered_lacks), found in the server's mail directory by the case's nonce, with
   the nonce written as {nonce}.
 
+The format (JSON; one case per line, so that a re-recording diffs case by case):
+
+  {"format": "smtpspec-replay", "format_version": 1, "server": NAME, "run": K,
+   "recorded": {tool_version, started_at, address},
+   "settings": {to, to2, strict, tls},            what the lab run used
+   "target": {banner, extensions, tls_extensions, tls_description, tls_problem,
+              ehlo_readable},                      the runner's target probe
+   "cases": [{"id", "recorded": VERDICT, "connections": [{"script": [ACTION...],
+              "nonce_at": [OFFSET...]}], "delivered": MESSAGE, "refuse_after_close",
+              "truncated"}]}
+
+  ACTION: ["s", OCTETS]        the server's octets (a string, or a list of numbers
+                               when they are not UTF-8; so is MESSAGE)
+          ["c", N, "HASH"]     the client has sent N octets on this connection; those
+                               since the previous "c" hash to HASH (FNV-1a, 64 bits,
+                               hex), with each octet of the nonce counted as "#"
+          ["hold"]             the client met silence: answer after its next octets
+          ["tls"] ["tls-fail"] a TLS handshake that succeeded / failed
+          ["close"]            the server closed
+          ["end"]              the client closed
+
 Usage: snapshot_fixture.py --reports DIR --mail DIR --out DIR [--scenarios DIR] NAME...
 reads DIR/NAME.run1.json, DIR/NAME.run2.json (more runs if present) and writes
 OUT/NAME/runK.json. Run it through ci/snapshot-verdicts.sh record.
