@@ -318,7 +318,7 @@ class verdict_snapshot : public ::testing::Test {
       return;
     }
     // The replayed tables, for a look or a diff by hand.
-    const fs::path actual = fs::current_path() / "snapshots" / server_;
+    const fs::path actual = fs::path(SMTPSPEC_HARNESS_BUILD_DIR) / "snapshots" / server_;
     write_text(actual / "verdicts.tsv", t.verdicts);
     write_text(actual / "defects.tsv", t.defects);
     const std::string diff_v = table_diff(read_text(verdicts), t.verdicts, true);
