@@ -43,6 +43,12 @@ class script_builder {
     conn_.script.push_back(a);
     return *this;
   }
+  /// A NOOP answered 250, then the runner's sync probe answered 500.
+  script_builder& noop_then_probe() {
+    return client("NOOP\r\n").server("250 2.0.0 OK\r\n").client("XSMTPSPEC-SYNC-{nonce}\r\n").server("500 5.5.1 unknown\r\n");
+  }
+  /// The runner's polite end: QUIT, 221, the server closes.
+  script_builder& quit() { return client("QUIT\r\n").server("221 2.0.0 bye\r\n").then(action::kind::close); }
   script_builder& then(action::kind k) {
     action a;
     a.what = k;
@@ -91,16 +97,7 @@ results::case_result replay_once(const scenario_case& c, replay_peer& peer, mill
 recorded_case answered_noop() {
   recorded_case rc;
   rc.id = "t.noop";
-  rc.connections.push_back(script_builder()
-                               .server("220 replay.test ESMTP\r\n")
-                               .client("NOOP\r\n")
-                               .server("250 2.0.0 OK\r\n")
-                               .client("XSMTPSPEC-SYNC-{nonce}\r\n")
-                               .server("500 5.5.1 unknown\r\n")
-                               .client("QUIT\r\n")
-                               .server("221 2.0.0 bye\r\n")
-                               .then(action::kind::close)
-                               .done());
+  rc.connections.push_back(script_builder().server("220 replay.test ESMTP\r\n").noop_then_probe().quit().done());
   return rc;
 }
 
@@ -140,9 +137,7 @@ TEST(replay_peer, a_hold_keeps_the_silence_the_lab_met) {
                                .client("NOOP\r\n")
                                .then(action::kind::hold)
                                .server("250 2.0.0 OK\r\n")
-                               .client("QUIT\r\n")
-                               .server("221 2.0.0 bye\r\n")
-                               .then(action::kind::close)
+                               .quit()
                                .done());
   const auto loaded = noop_case();
   for (auto deadline : {milliseconds(200), milliseconds(900)}) {
@@ -186,17 +181,9 @@ steps = [ { send = "EHLO {client}" }, { starttls = true }, { send = "NOOP", expe
                                .client("STARTTLS\r\n")
                                .server("220 2.0.0 go ahead\r\n")
                                .then(action::kind::tls)
-                               .client("NOOP\r\n")  // the runner's sync probe inside TLS
-                               .server("250 2.0.0 OK\r\n")
-                               .client("XSMTPSPEC-SYNC-{nonce}\r\n")
-                               .server("500 5.5.1 unknown\r\n")
-                               .client("NOOP\r\n")
-                               .server("250 2.0.0 OK\r\n")
-                               .client("XSMTPSPEC-SYNC-{nonce}\r\n")
-                               .server("500 5.5.1 unknown\r\n")
-                               .client("QUIT\r\n")
-                               .server("221 2.0.0 bye\r\n")
-                               .then(action::kind::close)
+                               .noop_then_probe()  // the runner's sync probe inside TLS (RFC 3207 4)
+                               .noop_then_probe()  // the case's NOOP, then its sync probe
+                               .quit()
                                .done());
   replay_peer peer(rc);
   run_settings s;
