@@ -71,6 +71,13 @@ struct step {
   bool bdat_last = false;
   std::chrono::milliseconds duration{0};   ///< wait, read, expect_close
   reply_expectation expect;                ///< the (first) reply of this step
+  /// Replies (codes, classes) or a close that are findings of the case at this step
+  /// even where the model allows them: 421 before the 4.5.3.2 minimum timeouts.
+  reply_expectation fails_on;
+  /// What the (first) reply must be for the case to go on: otherwise the server
+  /// refused something the case needs, for a reason the RFC allows, and the case
+  /// is inconclusive (SKIP) rather than judged.
+  reply_expectation precondition;
   std::vector<reply_expectation> expect_each;  ///< batch: one per line (always; empty = as the model says)
   source_position where;
 };
