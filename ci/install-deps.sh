@@ -15,7 +15,7 @@ packages=(
   # pictures (␍ ␊ ␀) the transcripts use, so the saved screenshot shows no tofu.
   chromium python3 fonts-freefont-ttf
   # Real SMTP clients for the client suite's integration test (ci/realclients.sh).
-  curl msmtp swaks
+  curl msmtp swaks libnet-ssleay-perl
 )
 
 missing=()

@@ -61,6 +61,8 @@ CLI::App* add_send_command(CLI::App& app, send_command& cmd) {
   user->needs(pass);
   pass->needs(user);
   c->add_flag("--allow-plaintext-auth", cmd.allow_plaintext_auth, "Send AUTH credentials without TLS too");
+  c->add_flag("--auth-optional", cmd.auth_optional,
+              "When AUTH is refused, send the mail without authentication (RFC 4954 4: the client MAY proceed)");
   c->add_flag("--bdat", cmd.bdat, "Use BDAT (RFC 3030) instead of DATA when the server offers CHUNKING");
   c->add_flag("--no-pipelining", cmd.no_pipelining, "Wait for each reply even when the server offers PIPELINING");
   c->add_option("--timeout", cmd.timeout, "Seconds to wait for each reply")
@@ -138,6 +140,7 @@ int run_send(const send_command& cmd) {
   s.auth_user = cmd.auth_user;
   s.auth_password = cmd.auth_password;
   s.allow_plaintext_auth = cmd.allow_plaintext_auth;
+  s.auth_optional = cmd.auth_optional;
   s.use_bdat_if_offered = cmd.bdat;
   s.use_pipelining_if_offered = !cmd.no_pipelining;
   s.reply_timeout = seconds(cmd.timeout);

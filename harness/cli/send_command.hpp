@@ -23,6 +23,7 @@ struct send_command {
   std::string ca_file, sni;
   std::string auth_user, auth_password;
   bool allow_plaintext_auth = false;
+  bool auth_optional = false;
   bool bdat = false, no_pipelining = false;
   double timeout = 30, connect_timeout = 30;
   std::size_t count = 1;

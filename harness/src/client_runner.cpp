@@ -326,6 +326,12 @@ void client_case_run::check(const ref::server_session& ss) {
   for (const auto& v : k.plaintext_forbidden)
     if (auto it = sent(v, true); it != commands.end())
       add_case("the client sent \"" + results::visible(it->line) + "\" in plaintext, outside TLS");
+  if (!k.first_command.empty()) {
+    if (commands.empty())
+      add_case("the client sent no command, not even " + k.first_command);
+    else if (ref::to_string(commands.front().kind) != k.first_command)
+      add_case("the client's first command was \"" + results::visible(commands.front().line) + "\", not " + k.first_command);
+  }
   if (!k.first_after_tls.empty()) {
     auto first = std::find_if(commands.begin(), commands.end(), [](const ref::client_command& c) { return c.tls; });
     if (first != commands.end() && ref::to_string(first->kind) != k.first_after_tls)

@@ -68,7 +68,8 @@ constexpr std::array k_server_keys{"greeting"sv,    "greeting_delay"sv, "replies
                                    "tls_extensions"sv, "auth_in_plaintext"sv, "max_size"sv, "delivery"sv};
 constexpr std::array k_reply_keys{"to"sv, "nth"sv, "reply"sv, "delay"sv, "close"sv};
 constexpr std::array k_client_check_keys{"message_equals_submitted"sv, "messages"sv, "must_send"sv,
-                                         "must_not_send"sv, "plaintext_forbidden"sv, "first_after_tls"sv};
+                                         "must_not_send"sv, "plaintext_forbidden"sv, "first_after_tls"sv,
+                                         "first_command"sv};
 constexpr std::array k_reply_targets{"GREETING"sv, "END-OF-DATA"sv, "EHLO"sv, "HELO"sv, "MAIL"sv,     "RCPT"sv,
                                      "DATA"sv,     "BDAT"sv,        "RSET"sv, "VRFY"sv, "EXPN"sv,     "HELP"sv,
                                      "NOOP"sv,     "QUIT"sv,        "STARTTLS"sv, "AUTH"sv, "UNKNOWN"sv};
@@ -78,7 +79,8 @@ constexpr std::array k_actions{"send"sv,     "batch"sv, "raw"sv,  "raw_hex"sv,  
                                "starttls"sv, "wait"sv,  "read"sv, "expect_close"sv, "close"sv};
 constexpr std::array k_step_keys{"send"sv,        "batch"sv, "raw"sv,      "raw_hex"sv,      "data"sv,  "bdat"sv,
                                  "starttls"sv,    "wait"sv,  "read"sv,     "expect_close"sv, "close"sv, "expect"sv,
-                                 "expect_each"sv, "split"sv, "bytewise"sv, "last"sv,         "size"sv};
+                                 "expect_each"sv, "split"sv, "bytewise"sv, "last"sv,         "size"sv,
+                                 "fails_on"sv,    "precondition"sv};
 constexpr std::array k_starttls_keys{"inject"sv};
 constexpr std::array k_check_keys{"accepted_messages"sv, "delivered_contains"sv, "delivered_lacks"sv,
                                   "reply_content"sv};
@@ -819,6 +821,10 @@ std::optional<reply_expectation> parse_expectation(reporter& r, const toml::node
     for (const toml::node& element : *a) {
       if (add_element(e, element)) continue;
       const auto* s = element.as_string();
+      if (s && s->get() == "close" && key == "fails_on") {  // fails_on = [421, "close"]
+        e.close = true;
+        continue;
+      }
       const bool word = s && (s->get() == "close" || s->get() == "none" || s->get() == "model");
       r.error(element, word ? "\"" + s->get() + "\" must stand alone, not in an array (" + key_name(key) + ")" : help);
       ok = false;
@@ -865,7 +871,12 @@ key_list option_applies_to(std::string_view option) {
   static constexpr std::array batch{"batch"sv};
   static constexpr std::array raw{"raw"sv, "raw_hex"sv};
   static constexpr std::array bdat{"bdat"sv};
+  static constexpr std::array replied{"send"sv, "batch"sv, "raw"sv,      "raw_hex"sv,
+                                      "data"sv, "bdat"sv,  "starttls"sv, "read"sv};
+  static constexpr std::array precondition{"send"sv, "raw"sv, "raw_hex"sv, "data"sv, "bdat"sv, "starttls"sv};
   if (option == "expect") return expect;
+  if (option == "fails_on") return replied;
+  if (option == "precondition") return precondition;
   if (option == "expect_each") return batch;
   if (option == "split" || option == "bytewise") return raw;
   if (option == "last" || option == "size") return bdat;
@@ -875,7 +886,8 @@ key_list option_applies_to(std::string_view option) {
 /// Reports options that do not apply to the step's action; true if all apply.
 bool check_options(reporter& r, const toml::table& t, std::string_view action) {
   bool ok = true;
-  for (const auto option : {"expect"sv, "expect_each"sv, "split"sv, "bytewise"sv, "last"sv, "size"sv}) {
+  for (const auto option :
+       {"expect"sv, "expect_each"sv, "split"sv, "bytewise"sv, "last"sv, "size"sv, "fails_on"sv, "precondition"sv}) {
     const auto* n = t.get(option);
     const auto applies = option_applies_to(option);
     if (n == nullptr || std::find(applies.begin(), applies.end(), action) != applies.end()) continue;
@@ -1054,6 +1066,19 @@ step parse_step(reporter& r, const toml::table& t) {
   if (!check_options(r, t, action)) return s;
   if (const auto* expect = t.get("expect")) {
     if (auto e = parse_expectation(r, *expect, "expect")) s.expect = std::move(*e);
+  }
+  if (const auto* fails_on = t.get("fails_on")) {
+    if (auto e = parse_expectation(r, *fails_on, "fails_on")) {
+      if (e->none) r.error(*fails_on, "'fails_on' takes reply codes, classes and \"close\", not \"none\"");
+      else s.fails_on = std::move(*e);
+    }
+  }
+  if (const auto* precondition = t.get("precondition")) {
+    if (auto e = parse_expectation(r, *precondition, "precondition")) {
+      if (e->none || e->close)
+        r.error(*precondition, "'precondition' takes the reply codes and classes the case needs, e.g. \"2yz\"");
+      else s.precondition = std::move(*e);
+    }
   }
   return s;
 }
@@ -1277,11 +1302,12 @@ client_checks parse_client_checks(reporter& r, const toml::node& n) {
   out.must_send = verbs("must_send");
   out.must_not_send = verbs("must_not_send");
   out.plaintext_forbidden = verbs("plaintext_forbidden");
-  if (const auto* v = t->get("first_after_tls")) {
-    auto w = string_of(r, *v, "first_after_tls");
-    if (w && is_reply_target(reference::to_upper(*w))) out.first_after_tls = reference::to_upper(*w);
-    else if (w) r.error(*v, "'first_after_tls' must be an SMTP verb such as \"EHLO\"");
-  }
+  for (auto [key, field] : {std::pair{"first_after_tls"sv, &out.first_after_tls}, std::pair{"first_command"sv, &out.first_command}})
+    if (const auto* v = t->get(key)) {
+      auto w = string_of(r, *v, key);
+      if (w && is_reply_target(reference::to_upper(*w))) *field = reference::to_upper(*w);
+      else if (w) r.error(*v, "'" + std::string(key) + "' must be an SMTP verb such as \"EHLO\"");
+    }
   return out;
 }
 

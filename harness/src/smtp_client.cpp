@@ -25,7 +25,7 @@ struct defect_name {
   client_defect d;
   std::string_view name;
 };
-constexpr std::array<defect_name, 10> k_defects{{
+constexpr std::array<defect_name, 11> k_defects{{
     {client_defect::no_dot_stuffing, "no_dot_stuffing"},
     {client_defect::lf_line_endings, "lf_line_endings"},
     {client_defect::pipeline_without_pipelining, "pipeline_without_pipelining"},
@@ -36,6 +36,7 @@ constexpr std::array<defect_name, 10> k_defects{{
     {client_defect::no_quit, "no_quit"},
     {client_defect::no_helo_fallback, "no_helo_fallback"},
     {client_defect::ignore_size, "ignore_size"},
+    {client_defect::helo_before_ehlo, "helo_before_ehlo"},
 }};
 
 constexpr std::size_t k_read_chunk = 64 * 1024;
@@ -172,6 +173,7 @@ class client_session {
   std::string bdat_body_; // the BDAT chunk (body_, or its LF form with lf_line_endings)
   std::string eol_ = "\r\n";
   bool eight_bit_ = false, utf8_addresses_ = false;
+  bool greeted_ = false;  // an EHLO or HELO went out on this connection
 
   // Octets read but not yet given to the reader are in_[in_pos_..]. Strict framing
   // (CRLF only, RFC 5321 2.3.8), codes 2-5, UTF-8 text allowed.
@@ -205,6 +207,7 @@ submission_result client_session::run() {
   for (;;) {
     res_ = submission_result{};
     reset_reader();
+    greeted_ = false;
     const outcome o = session(try_starttls);
     if (o == outcome::retry_plain && try_starttls) {
       // Opportunistic TLS (RFC 3207 4.1 leaves the decision to local policy):
@@ -266,6 +269,12 @@ bool client_session::greeting() {
 }
 
 bool client_session::hello() {
+  if (defect(client_defect::helo_before_ehlo) && !greeted_) {
+    // The defect: "HELO, then EHLO", as some write-ups teach the handshake.
+    ref::reply h;
+    if (!send(cmd("HELO " + s_.helo), "HELO") || !read_reply(h, "HELO") || closing_reply(h, "HELO")) return false;
+  }
+  greeted_ = true;
   // RFC 5321 4.1.1.1 / 3.2: EHLO first, to learn the service extensions.
   if (!send(cmd("EHLO " + s_.helo), "EHLO")) return false;
   ref::reply r;
@@ -397,6 +406,10 @@ bool client_session::authenticate() {
     return true;
   }
   if (closing_reply(r, "AUTH PLAIN")) return false;
+  if (s_.auth_optional && r.klass() != 2 && r.klass() != 3) {
+    log_.note("AUTH PLAIN refused (" + describe(r) + "): going on without authentication (RFC 4954 4)");
+    return true;
+  }
   stop_quit(refusal_status(r), "AUTH PLAIN: " + describe(r), r);
   return false;
 }
@@ -530,7 +543,7 @@ bool client_session::finish_transaction(bool bdat, std::size_t accepted, std::op
     if (!send(chunk, "BDAT LAST and the message", data_timeout)) return false;
     if (!read_reply(r, "BDAT LAST")) return false;
   } else {
-    if (data_reply->code != 354) {
+    if (data_reply->code != 354 && !(send_anyway && accepted == 0)) {
       if (closing_reply(*data_reply, "DATA")) return false;
       if (accepted == 0)
         stop_quit(submission_status::refused, "every recipient was refused (DATA: " + describe(*data_reply) + ")",

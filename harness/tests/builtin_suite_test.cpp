@@ -126,6 +126,21 @@ TEST_P(mutation_test, the_aimed_cases_fail) {
                                         << to_string(r.outcome) << " " << r.reason;
 }
 
+// Review A1.5: a server that ends the data at <LF>.<LF> but never runs what followed
+// in the same write answers only the early end of data, which fills the slot of the
+// real one. Only the case that waits after the look-alike sees the early reply.
+TEST(builtin_suites, an_early_end_of_data_is_proven_by_a_reply_before_the_real_end) {
+  embedded_target target(reference::defect::end_data_on_lf_dot_lf_discard_rest);
+  auto results = target.run(cases_by_id({"rfc5321.smuggling.lf-dot-lf", "rfc5321.smuggling.lf-dot-lf-waited"}));
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) {
+    if (r.id == "rfc5321.smuggling.lf-dot-lf")
+      EXPECT_EQ(r.outcome, results::verdict::pass) << "the pipelined form cannot tell: " << r.reason;
+    else
+      EXPECT_EQ(r.outcome, results::verdict::fail) << r.reason;
+  }
+}
+
 std::string mutation_name(const ::testing::TestParamInfo<mutation>& info) {
   return std::string(reference::to_string(info.param.broken));
 }

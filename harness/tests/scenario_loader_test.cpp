@@ -439,6 +439,29 @@ TEST(ScenarioLoader, OptionsThatDoNotApply) {
                          "'expect' does not apply to a close step"));
 }
 
+TEST(ScenarioLoader, FailsOnAndPrecondition) {
+  auto s = first_step(one_step(R"({ send = "NOOP", expect = 250, fails_on = [421, "close"] })"));
+  EXPECT_EQ(s.fails_on.codes, std::vector<std::uint16_t>{421});
+  EXPECT_TRUE(s.fails_on.close);
+  EXPECT_EQ(s.expect.to_string(), "250");
+  s = first_step(one_step(R"({ read = 1, fails_on = "4yz" })"));
+  EXPECT_EQ(s.fails_on.classes, 1u << 4);
+  s = first_step(one_step(R"({ send = "NOOP x", precondition = "2yz" })"));
+  EXPECT_EQ(s.precondition.to_string(), "2yz");
+  EXPECT_TRUE(s.fails_on.empty());
+  EXPECT_TRUE(only_error(load(one_step(R"({ send = "NOOP", precondition = "close" })")), "t.toml:10:42",
+                         "'precondition' takes the reply codes and classes the case needs"));
+  EXPECT_TRUE(only_error(load(one_step(R"({ send = "NOOP", fails_on = "none" })")), "t.toml:10:38",
+                         "'fails_on' takes reply codes"));
+  EXPECT_TRUE(only_error(load(one_step(R"({ batch = ["NOOP"], precondition = 250 })")), "t.toml:10:45",
+                         "'precondition' does not apply to a batch step"));
+  EXPECT_TRUE(only_error(load(one_step(R"({ wait = 1, fails_on = 421 })")), "t.toml:10:33",
+                         "'fails_on' does not apply to a wait step"));
+  // "close" stands alone in expect, but fails_on lists it with codes.
+  EXPECT_TRUE(only_error(load(one_step(R"({ send = "NOOP", expect = [250, "close"] })")), "t.toml:10:42",
+                         "\"close\" must stand alone"));
+}
+
 // ---------------------------------------------------------------------------
 // Step errors
 
@@ -456,7 +479,7 @@ TEST(ScenarioLoader, UnknownKeyInStepListsKnownKeys) {
   EXPECT_TRUE(has_error(r, "t.toml:10:10", "step needs exactly one of"));
   EXPECT_TRUE(has_error(r, "t.toml:10:19",
                         "unknown key 'sned' in step (known: send, batch, raw, raw_hex, data, bdat, starttls, wait, "
-                        "read, expect_close, close, expect, expect_each, split, bytewise, last, size)"));
+                        "read, expect_close, close, expect, expect_each, split, bytewise, last, size, fails_on, precondition)"));
   // Errors come sorted by position.
   EXPECT_EQ(r.errors[0].where.column, 10u);
   EXPECT_EQ(r.errors[1].where.column, 19u);
@@ -999,7 +1022,7 @@ rfc = "5321#3.3"
 level = "MUST"
 client = "starttls"
 server = { greeting = ["220-a", "220 b"], replies = [{ to = "rcpt", nth = 2, reply = "550 5.1.1 No", delay = 0.5 }], extensions = ["SIZE 100"], delivery = "bytewise", max_size = 100 }
-check = { must_send = ["quit"], must_not_send = ["DATA"], messages = 0, first_after_tls = "EHLO" }
+check = { must_send = ["quit"], must_not_send = ["DATA"], messages = 0, first_after_tls = "EHLO", first_command = "ehlo" }
 )", "t.toml");
   ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().to_string());
   ASSERT_TRUE(r.suites.at(0).client_role);
@@ -1015,6 +1038,7 @@ check = { must_send = ["quit"], must_not_send = ["DATA"], messages = 0, first_af
   EXPECT_EQ(c.client->server.delivery, server_script::pacing::bytewise);
   EXPECT_EQ(c.client->checks.must_send, std::vector<std::string>{"QUIT"});
   EXPECT_EQ(c.client->checks.first_after_tls, "EHLO");
+  EXPECT_EQ(c.client->checks.first_command, "EHLO");
   EXPECT_TRUE(c.steps.empty());
 }
 
@@ -1028,9 +1052,10 @@ rfc = "5321#3.3"
 level = "MUST"
 client = "sometimes"
 server = { greting = "220 x", replies = [{ to = "FETCH", reply = "ok" }] }
-check = { must_send = ["FETCH"] }
+check = { must_send = ["FETCH"], first_command = "HELLO" }
 )", "t.toml");
   EXPECT_TRUE(mentions(r, "'client' must be"));
+  EXPECT_TRUE(mentions(r, "'first_command' must be an SMTP verb"));
   EXPECT_TRUE(mentions(r, "unknown key 'greting'"));
   for (const auto& e : r.errors) EXPECT_GT(e.where.line, 0u) << e.to_string();
   EXPECT_TRUE(mentions(r, "'to' must be one of"));

@@ -420,6 +420,17 @@ TEST(SmtpClient, AuthRefusedAndCredentialsNeverInPlaintext) {
   EXPECT_FALSE(contains(client_octets(log), "MAIL FROM"));
   EXPECT_TRUE(srv.messages().empty());
 
+  // RFC 4954 4: "If an AUTH command fails, the client MAY proceed without
+  // authentication": with auth_optional it does.
+  s.auth_optional = true;
+  transcript log_optional;
+  r = submit(s, log_optional);
+  EXPECT_EQ(r.status, submission_status::delivered) << r.error;
+  EXPECT_FALSE(r.authenticated);
+  EXPECT_TRUE(contains(client_octets(log_optional), "AUTH PLAIN "));
+  EXPECT_EQ(srv.messages().size(), 1u);
+  s.auth_optional = false;
+
   // Credentials but no TLS: not sent, nothing delivered.
   s.tls = client_tls_mode::none;
   s.auth_password = "smtpspec";
@@ -510,12 +521,14 @@ TEST(SmtpClient, EveryRecipientRefusedMeansNoData) {
     EXPECT_EQ(contains(sent, "DATA\r\n"), pipelining) << sent;
     EXPECT_TRUE(contains(sent, "QUIT\r\n"));
 
-    // The defect: DATA after every RCPT failed.
+    // The defect: DATA after every RCPT failed, and the content whatever its reply
+    // (the strict server answers DATA 503 and reads the content as commands).
     s.defects = client_defect::data_after_failed_recipients;
     transcript log2;
     r = submit(s, log2);
     EXPECT_EQ(r.status, submission_status::refused);
     EXPECT_TRUE(contains(client_octets(log2), "DATA\r\n"));
+    EXPECT_TRUE(contains(client_octets(log2), "marker-never-sent")) << log2.to_text();
     EXPECT_TRUE(srv.messages().empty());
   }
 }
@@ -645,6 +658,24 @@ TEST(SmtpClient, DefectNoDotStuffing) {
   EXPECT_EQ(msgs[0].message.content, "Subject: dot\r\n\r\nhidden\r\n");
 }
 
+TEST(SmtpClient, DefectHeloBeforeEhlo) {
+  reference_server srv(server_options());
+  auto s = basic(target_of(srv));
+  transcript good_log;
+  ASSERT_EQ(submit(s, good_log).status, submission_status::delivered);
+  EXPECT_EQ(client_writes(good_log).front(), "EHLO client.smtpspec.test\r\n");  // RFC 5321 4.1.1.1
+  s.defects = client_defect::helo_before_ehlo;
+  transcript log;
+  auto r = submit(s, log);
+  ASSERT_EQ(r.status, submission_status::delivered) << r.error;
+  const auto writes = client_writes(log);
+  ASSERT_GE(writes.size(), 2u);
+  EXPECT_EQ(writes[0], "HELO client.smtpspec.test\r\n");
+  EXPECT_EQ(writes[1], "EHLO client.smtpspec.test\r\n");
+  EXPECT_TRUE(r.extensions.has("PIPELINING"));  // the rest is the good client's
+  EXPECT_EQ(std::vector<std::string>(writes.begin() + 1, writes.end()), client_writes(good_log));
+}
+
 TEST(SmtpClient, DefectNoQuit) {
   reference_server srv(server_options());
   auto s = basic(target_of(srv));
@@ -659,8 +690,8 @@ TEST(SmtpClient, DefectNoQuit) {
 // "Each breaks exactly one thing": on a delivery where a defect's trigger is
 // absent (no line starts with ".", PIPELINING offered, no STARTTLS, EHLO
 // accepted, every RCPT accepted, the message within SIZE) the client's octets
-// are the good client's, octet for octet. lf_line_endings and no_quit always
-// show; they are covered above and below.
+// are the good client's, octet for octet. lf_line_endings, no_quit and
+// helo_before_ehlo always show; they are covered above and below.
 TEST(SmtpClient, DefectsChangeNothingWhereTheirTriggerIsAbsent) {
   reference_server srv(server_options());
   auto s = basic(target_of(srv));
@@ -669,7 +700,8 @@ TEST(SmtpClient, DefectsChangeNothingWhereTheirTriggerIsAbsent) {
   ASSERT_EQ(submit(s, good_log).status, submission_status::delivered);
   const std::string good = client_octets(good_log);
   for (auto d : all_client_defects()) {
-    if (d == client_defect::lf_line_endings || d == client_defect::no_quit) continue;
+    if (d == client_defect::lf_line_endings || d == client_defect::no_quit || d == client_defect::helo_before_ehlo)
+      continue;
     s.defects = d;
     transcript log;
     auto r = submit(s, log);
@@ -680,7 +712,7 @@ TEST(SmtpClient, DefectsChangeNothingWhereTheirTriggerIsAbsent) {
 
 TEST(SmtpClient, DefectNamesRoundTrip) {
   auto all = all_client_defects();
-  EXPECT_EQ(all.size(), 10u);
+  EXPECT_EQ(all.size(), 11u);
   std::uint32_t bits = 0;
   for (auto d : all) {
     EXPECT_FALSE(to_string(d).empty());

@@ -237,15 +237,17 @@ parse_error parse_no_argument(std::string_view text, std::size_t k) noexcept {
   return {};
 }
 
-/// ehlo = "EHLO" SP ( Domain / address-literal ); helo = "HELO" SP Domain (4.1.1.1).
-parse_error parse_hello(command& cmd, std::string_view text, std::size_t k, const address_options& a) {
+/// ehlo = "EHLO" SP ( Domain / address-literal ); helo = "HELO" SP Domain (4.1.1.1),
+/// or an address literal for HELO too with leniency::helo_address_literal.
+parse_error parse_hello(command& cmd, std::string_view text, std::size_t k, const address_options& a,
+                        bool helo_literal) {
   if (k >= text.size()) return {error::missing_argument, k};
   const std::size_t at = k + 1;
   const std::string_view arg = text.substr(at);
   if (arg.empty()) return {error::missing_argument, at};
   const std::size_t sp = arg.find(' ');  // neither a Domain nor a literal holds SP
   const std::string_view token = arg.substr(0, sp);
-  if (cmd.kind == verb::ehlo && !token.empty() && token.front() == '[') {
+  if ((cmd.kind == verb::ehlo || helo_literal) && !token.empty() && token.front() == '[') {
     const auto literal = parse_address_literal(token);
     if (!literal) return shifted(literal.error(), at);
     cmd.domain_kind = *literal;
@@ -527,7 +529,7 @@ parse_error parse_into(command& cmd, std::string_view line, const command_option
     case verb::helo: {
       address_options ascii = a;  // RFC 6531 3.7.1: EHLO domains are ASCII
       ascii.smtputf8 = false;
-      e = parse_hello(cmd, text, k, ascii);
+      e = parse_hello(cmd, text, k, ascii, has(opt.lenient, leniency::helo_address_literal));
       break;
     }
     case verb::mail:

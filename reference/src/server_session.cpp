@@ -16,7 +16,7 @@ struct defect_name {
   defect d;
   std::string_view name;
 };
-constexpr std::array<defect_name, 10> k_defects{{
+constexpr std::array<defect_name, 11> k_defects{{
     {defect::end_data_on_lf_dot_lf, "end_data_on_lf_dot_lf"},
     {defect::execute_after_starttls, "execute_after_starttls"},
     {defect::rcpt_without_mail, "rcpt_without_mail"},
@@ -27,6 +27,7 @@ constexpr std::array<defect_name, 10> k_defects{{
     {defect::unbounded_command_line, "unbounded_command_line"},
     {defect::end_data_on_any_bare_dot, "end_data_on_any_bare_dot"},
     {defect::crash_on_data_after_bdat, "crash_on_data_after_bdat"},
+    {defect::end_data_on_lf_dot_lf_discard_rest, "end_data_on_lf_dot_lf_discard_rest"},
 }};
 
 /// Complete replies in `out` (final lines: "NNN" or "NNN text"), i.e. replies the
@@ -102,7 +103,8 @@ server_session::server_session(server_config config)
                                      : max_command_line,
                                  config_.judge_client}) {
   data_decoder_options opt;
-  if (has(config_.defects, defect::end_data_on_lf_dot_lf)) opt.also_end_on |= data_anomaly_bit(data_anomaly::lf_dot_lf);
+  if (has(config_.defects, defect::end_data_on_lf_dot_lf) || has(config_.defects, defect::end_data_on_lf_dot_lf_discard_rest))
+    opt.also_end_on |= data_anomaly_bit(data_anomaly::lf_dot_lf);
   if (has(config_.defects, defect::end_data_on_any_bare_dot)) opt.also_end_on |= all_dot_sequences;
   opt.keep_stuffed_dot = has(config_.defects, defect::keep_stuffed_dot);
   // Judging a client, a non-standard end-of-data ends the data (and is reported),
@@ -122,8 +124,11 @@ void server_session::start() {
     model_.on_greeting(*r);
     if (r->code == 421) closing_ = true;
   }
+  previous_ = {owed_reply::kind::greeting};
   if (!early_.empty() && !closing_) feed(std::exchange(early_, {}));
 }
+
+arrival server_session::arrival_now() const { return {count_replies(out_), previous_}; }
 
 void server_session::note_client(level l, citation cite, std::string text) {
   if (client_findings_.size() < 1000) client_findings_.push_back({l, cite, std::move(text)});
@@ -259,7 +264,24 @@ std::size_t server_session::feed(std::string_view bytes) {
       if (bdat_remaining_ == 0) finish_message(true);
       continue;
     }
+    if (discarding_to_end_) {
+      std::string ignored;
+      auto r = discard_decoder_.feed(in, ignored);
+      in.remove_prefix(r.consumed);
+      if (r.end_of_data) discarding_to_end_ = false;
+      continue;
+    }
     if (in_data_) {
+      if (!data_begun_) {
+        data_begun_ = true;
+        // 3.3: "message data MUST NOT be sent unless a 354 reply is received". The
+        // data began to arrive while the 354 was still owed (not yet handed to the
+        // I/O layer): the client did not wait for it, however its octets were split.
+        if (config_.judge_client && count_replies(out_) > 0)
+          note_client(level::must, {5321, "3.3"},
+                      "the message data began to arrive before the 354 reply to DATA was sent: message data MUST NOT "
+                      "be sent unless a 354 reply is received");
+      }
       std::size_t before = content_.size();
       auto r = decoder_.feed(in, content_);
       if (content_.size() > config_.max_message_size) {
@@ -283,11 +305,16 @@ std::size_t server_session::feed(std::string_view bytes) {
                                  : ": CR and LF MUST only be sent together, as CRLF, and only CRLF.CRLF ends the data (4.1.1.4)"));
         }
         finish_message(false);
+        if (r.ended_by != data_anomaly::count_ && has(config_.defects, defect::end_data_on_lf_dot_lf_discard_rest)) {
+          discarding_to_end_ = true;
+          discard_decoder_.reset();
+        }
       }
       continue;
     }
     if (has(config_.defects, defect::unbounded_command_line)) {
       // The defect: the whole line is kept in memory, however long.
+      if (unbounded_line_.empty()) line_arrival_ = arrival_now();
       auto nl = in.find("\r\n");
       if (nl == std::string_view::npos) {
         unbounded_line_.append(in);
@@ -300,14 +327,20 @@ std::size_t server_session::feed(std::string_view bytes) {
       process_line(line);
       continue;
     }
+    if (!mid_line_) line_arrival_ = arrival_now();
     auto l = lines_.next(in);
-    if (l.state == line::status::need_more) break;
+    if (l.state == line::status::need_more) {
+      mid_line_ = lines_.buffered() > 0;
+      break;
+    }
+    mid_line_ = false;
     if (l.state == line::status::too_long) {
       // 4.3.2 / 4.5.3.1.4: "500 ... command line too long"; the rest of the line is
       // skipped by the reader with constant memory.
       record(server_event::kind::line_too_long, std::to_string(l.length));
       const std::size_t before = out_.size();
       send_reply(500, "5.5.6", "Line too long");
+      previous_ = {owed_reply::kind::command, verb::unknown, true};
       // Inside a SASL exchange the 500 answers the client's response: like any reply
       // but 334 it ends the exchange (RFC 4954 4), so the next line is a command again.
       if (model_.state().where == phase::auth)
@@ -355,6 +388,7 @@ void server_session::tls_established() {
   forward_paths_.clear();
   content_.clear();
   lines_.reset();
+  mid_line_ = false;
   if (has(config_.defects, defect::execute_after_starttls) && !unbounded_line_.empty()) {
     std::string queued = std::exchange(unbounded_line_, {});
     feed(queued);
@@ -370,7 +404,12 @@ void server_session::timeout() {
 }
 
 void server_session::process_line(std::string_view line) {
-  if (model_.state().where == phase::auth) return process_auth_line(line);
+  if (model_.state().where == phase::auth) {
+    // RFC 4954 4: the exchange ends with the reply to this line; nothing may follow
+    // it in a group (only AUTH with an initial response of PLAIN or EXTERNAL may be).
+    previous_ = {owed_reply::kind::sasl_response, verb::auth, true};
+    return process_auth_line(line);
+  }
   ++commands_this_feed_;
   if (has(config_.defects, defect::drop_second_pipelined) && commands_this_feed_ == 2) {
     record(server_event::kind::command, "dropped (defect): " + std::string(line.substr(0, 64)));
@@ -380,6 +419,9 @@ void server_session::process_line(std::string_view line) {
   // 4.1.1: "SMTP receivers SHOULD tolerate trailing white space before the
   // terminating <CRLF>".
   opt.lenient = leniency::trailing_whitespace;
+  // Judging a client, HELO with an address literal is accepted and graded (the RFC
+  // contradicts itself on it: see session::check_command) so the session goes on.
+  if (config_.judge_client) opt.lenient = opt.lenient | leniency::helo_address_literal;
   // RFC 6531 3.4: UTF-8 addresses are allowed when the MAIL command carries SMTPUTF8.
   opt.smtputf8 = config_.smtputf8 && (model_.state().smtputf8 || (line.size() > 4 && iequals(line.substr(0, 4), "MAIL") &&
                                                                    line.find(" SMTPUTF8") != std::string_view::npos));
@@ -395,6 +437,7 @@ void server_session::process_line(std::string_view line) {
                       "\": " + std::string(describe(parsed.error().code)));
     record(server_event::kind::command, "invalid: " + std::string(to_string(parsed.error().code)));
     std::size_t before = out_.size();
+    previous_ = {owed_reply::kind::command, v, ends_pipeline_group(v)};
     send_invalid(v, parsed.error());
     auto r = parse_reply(std::string_view(out_).substr(before));
     if (r) model_.on_invalid_reply(v, *r);
@@ -451,16 +494,13 @@ void server_session::process_command(const command& c) {
   }
   const std::size_t before = out_.size();
   if (config_.judge_client) {
-    arrival how;
-    how.replies_outstanding = count_replies(out_);
-    if (how.replies_outstanding > 0) how.previous = last_verb_;
-    for (auto& f : model_.check_command(c, how)) {
+    for (auto& f : model_.check_command(c, line_arrival_)) {
       f.text = "\"" + shown_line(c.line) + "\": " + f.text;
       note_client(f.strength, f.cite, std::move(f.text));
     }
     if (commands_.size() < 1000) commands_.push_back({c.kind, std::string(c.line.substr(0, 200)), model_.state().tls});
-    last_verb_ = c.kind;
   }
+  previous_ = {owed_reply::kind::command, c.kind, ends_pipeline_group(c)};
   if (const auto* s = scripted(to_string(c.kind).empty() ? std::string_view("UNKNOWN") : to_string(c.kind))) {
     const int klass = s->wire.empty() ? 0 : s->wire[0] - '0';
     if (klass == 4 || klass == 5 || c.kind == verb::quit) {
@@ -546,6 +586,7 @@ void server_session::process_command_as_usual(const command& c) {
         break;
       }
       in_data_ = true;
+      data_begun_ = false;
       content_.clear();
       wire_.clear();
       content_too_big_ = false;
@@ -724,6 +765,9 @@ void server_session::finish_message(bool via_bdat) {
     return;
   }
   std::size_t before = out_.size();
+  // RFC 2920 3.1: the message content "is explicitly allowed to be the first
+  // "command" in a group", so the next transaction's commands may follow it.
+  previous_ = {owed_reply::kind::message_content, verb::unknown, false};
   const scripted_reply* s = scripted("END-OF-DATA");
   if (s && !s->wire.empty() && (s->wire[0] == '4' || s->wire[0] == '5')) {
     out_ += s->wire;  // refused: the message is not stored

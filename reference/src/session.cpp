@@ -448,6 +448,28 @@ bool ends_pipeline_group(verb v) noexcept {
   return true;
 }
 
+bool ends_pipeline_group(const command& c) noexcept {
+  // RFC 4954 4: AUTH "MUST be the last command in a pipelined group of commands.
+  // The only exception to this rule is when the AUTH command contains an initial
+  // response for a SASL mechanism that allows the client to send data first, the
+  // SASL mechanism is known to complete in one round-trip, and a security layer is
+  // not negotiated by the client. Two examples of such SASL mechanisms are PLAIN
+  // [PLAIN] and EXTERNAL [SASL]."
+  if (c.kind == verb::auth && c.initial_response && (iequals(c.mechanism, "PLAIN") || iequals(c.mechanism, "EXTERNAL")))
+    return false;
+  return ends_pipeline_group(c.kind);
+}
+
+std::string owed_reply::describe() const {
+  switch (what) {
+    case kind::greeting: return "the greeting";
+    case kind::message_content: return "the message content";
+    case kind::sasl_response: return "an AUTH response line";
+    case kind::command: break;
+  }
+  return v == verb::unknown ? std::string("an unrecognized command") : std::string(to_string(v));
+}
+
 // --- client side ------------------------------------------------------------------------
 
 expectation session::expect_greeting() const {
@@ -653,6 +675,8 @@ void session::reset_transaction() noexcept {
   state_.smtputf8 = false;
   state_.used_bdat = false;
   state_.bdat_octets = 0;
+  state_.mail_sent = false;
+  state_.recipients_sent = 0;
 }
 
 void session::on_greeting(const reply& r) {
@@ -689,16 +713,20 @@ void session::apply(verb v, const command* c, const reply& r) {
         if (auto list = parse_ehlo_reply(r)) s.extensions = std::move(*list);
       return;
     case verb::mail:
-      if (!ok) return;
-      reset_transaction();  // 4.1.1.2: MAIL clears the buffers
-      s.where = phase::mail;
-      if (c) {
-        if (auto p = c->params.find("SIZE")) s.declared_size = parse_u64(p->value);
-        if (auto p = c->params.find("BODY")) s.body = to_upper(p->value);
-        s.smtputf8 = c->params.find("SMTPUTF8").has_value();
+      if (ok) {
+        reset_transaction();  // 4.1.1.2: MAIL clears the buffers
+        s.where = phase::mail;
+        if (c) {
+          if (auto p = c->params.find("SIZE")) s.declared_size = parse_u64(p->value);
+          if (auto p = c->params.find("BODY")) s.body = to_upper(p->value);
+          s.smtputf8 = c->params.find("SMTPUTF8").has_value();
+        }
       }
+      s.mail_sent = true;  // what the client sent, accepted or not
+      s.recipients_sent = 0;
       return;
     case verb::rcpt:
+      ++s.recipients_sent;
       if (!ok) return;
       ++s.recipients_accepted;
       if (s.where == phase::mail || s.where == phase::recipients || !s.in_transaction()) s.where = phase::recipients;
@@ -859,17 +887,30 @@ std::vector<finding> session::check_command(const command& c, const arrival& how
     add(level::must, {3207, "4"}, name + " sent in plaintext after 220 to STARTTLS: only the TLS handshake may follow");
   if (s.where == phase::closed) add(level::must, {5321, "4.1.1.10"}, name + " sent after QUIT: QUIT MUST be the last command");
 
-  if (how.replies_outstanding > 0) {
+  // A command sent before the greeting is the SHOULD of 4.3.1 above (or of the
+  // I/O layer that held it until the greeting was out), not a pipelining matter.
+  if (how.replies_outstanding > 0 && how.previous.what != owed_reply::kind::greeting) {
     if (!s.offers("PIPELINING"))
       // 4.3.1: "the sender MUST wait for this response before sending further commands".
       add(level::must, {5321, "4.3.1"},
-          name + " sent before the reply to the previous command, and PIPELINING was not advertised");
-    else if (ends_pipeline_group(how.previous))
-      // RFC 2920 3.1: those commands "can only appear as the last command in a group".
-      add(level::must, {2920, "3.1"},
-          name + " sent before the reply to " + std::string(to_string(how.previous)) +
+          name + " sent before the reply to " + how.previous.describe() + ", and PIPELINING was not advertised");
+    else if (how.previous.ends_group)
+      // RFC 2920 3.1: those commands "can only appear as the last command in a
+      // group"; RFC 4954 4 says so of AUTH (with its one exception). The message
+      // content never ends a group: it "is explicitly allowed to be the first
+      // "command" in a group" (RFC 2920 3.1), so the next MAIL may follow it.
+      add(level::must, how.previous.v == verb::auth ? citation{4954, "4"} : citation{2920, "3.1"},
+          name + " sent before the reply to " + how.previous.describe() +
               ", which may only be the last command of a pipelined group");
   }
+  // RFC 2920 3.1: a pipelining client sends the commands of a group before it sees
+  // their replies and then "MUST check ALL statuses". A refusal in the group is
+  // therefore no reason to judge the commands sent after it in the same group; with
+  // PIPELINING offered the server cannot tell whether the client had seen it (that
+  // would depend on how the octets were split into reads).
+  const bool group_may_go_on = s.offers("PIPELINING");
+  const bool mail_refused_in_group =
+      group_may_go_on && s.mail_sent && (s.where == phase::ready || s.where == phase::greeted);
 
   switch (c.kind) {
     case verb::mail:
@@ -892,22 +933,38 @@ std::vector<finding> session::check_command(const command& c, const arrival& how
       }
       break;
     case verb::rcpt:
-      if (s.where != phase::mail && s.where != phase::recipients)
+      if (s.where != phase::mail && s.where != phase::recipients && !mail_refused_in_group)
         add(level::must, {5321, "3.3"}, "RCPT without a MAIL accepted: mail transaction commands MUST be used in order");
       if (auto p = unoffered_param(s, c))
         add(level::must, {5321, "4.1.1.3"},
             "RCPT parameter " + std::string(*p) + " without the extension being advertised");
       break;
     case verb::data:
-      if (s.where != phase::recipients)
-        add(level::must, {5321, "3.3"}, "DATA without an accepted RCPT: the server will not send 354");
+      // 3.3 foresees DATA after RCPTs that were all refused ("If there was no MAIL,
+      // or no RCPT, command, or all such commands were rejected, the server MAY
+      // return a "command out of sequence" (503) or "no valid recipients" (554)
+      // reply in response to the DATA command"); what the client then MUST NOT do
+      // is send the data, which is judged on the data. RFC 2920 3.1 has it send
+      // DATA in the group and read its reply. Out of order is DATA with no RCPT at
+      // all: a transaction is MAIL, "one or more RCPT commands, and a DATA command,
+      // in that order" (4.1.4).
+      if (s.where != phase::recipients &&
+          !(s.recipients_sent > 0 && (s.where == phase::mail || mail_refused_in_group)))
+        add(level::must, {5321, "3.3"},
+            std::string(s.where == phase::mail ? "DATA without any RCPT" : "DATA without an accepted MAIL") +
+                ": mail transaction commands MUST be used in the order discussed above");
       if (s.used_bdat) add(level::must, {3030, "2"}, "DATA after BDAT in the same transaction");
       break;
     case verb::bdat:
       if (!s.offers("CHUNKING"))
         add(level::must, {3030, "2"}, "BDAT sent although CHUNKING was not advertised");
-      else if (s.where == phase::bdat_failed)
-        add(level::must, {3030, "2"}, "BDAT after a refused BDAT: the client MUST NOT send more chunks (RSET first)");
+      else if (s.where == phase::bdat_failed) {
+        // RFC 3030 2: the MUST NOT is on chunks sent once the refusal "is received";
+        // with PIPELINING the server "MUST be prepared to accept and discard
+        // additional BDAT chunks already in the pipeline after the failed BDAT".
+        if (!group_may_go_on)
+          add(level::must, {3030, "2"}, "BDAT after a refused BDAT: the client MUST NOT send more chunks (RSET first)");
+      }
       else if (s.where != phase::recipients && s.where != phase::bdat)
         add(level::must, {3030, "2"}, "BDAT without an accepted MAIL and RCPT");
       break;
@@ -921,6 +978,17 @@ std::vector<finding> session::check_command(const command& c, const arrival& how
       if (!s.offers("AUTH")) add(level::should, {4954, "4"}, "AUTH although it was not advertised");
       break;
     case verb::helo:
+      // RFC 5321 contradicts itself here, so the lower level is the one that holds:
+      // 4.1.1.1's prose says a client without a meaningful domain name "SHOULD send
+      // an address literal" in "these commands" (EHLO and HELO), while its grammar
+      // gives HELO a Domain only ("helo = "HELO" SP Domain CRLF"; EHLO takes
+      // "Domain / address-literal").
+      if (c.domain_kind != host_kind::domain)
+        add(level::should, {5321, "4.1.1.1"},
+            "HELO with an address literal: RFC 5321 4.1.1.1's grammar (helo = \"HELO\" SP Domain CRLF) allows a "
+            "Domain only, though its prose asks a client without a domain name for an address literal (SHOULD, the "
+            "lower level of the two)");
+      break;
     case verb::ehlo:
     case verb::rset:
     case verb::vrfy:

@@ -627,6 +627,20 @@ TEST(CommandLeniency, TrailingWhitespace) {
   expect_reject("   ", error::unknown_verb, 0);
 }
 
+TEST(CommandLeniency, HeloAddressLiteral) {
+  // 4.1.1.1: the prose asks a client without a domain name for an address literal
+  // in EHLO and HELO, the grammar gives HELO a Domain only.
+  expect_reject("HELO [192.0.2.1]", error::bad_domain, 5);
+  const auto opt = lenient(leniency::helo_address_literal);
+  command cmd = accept("HELO [192.0.2.1]", opt);
+  EXPECT_EQ(cmd.domain, "[192.0.2.1]");
+  EXPECT_EQ(cmd.domain_kind, host_kind::ipv4_literal);
+  EXPECT_EQ(accept("HELO [IPv6:2001:db8::1]", opt).domain_kind, host_kind::ipv6_literal);
+  EXPECT_EQ(accept("HELO client.example", opt).domain_kind, host_kind::domain);
+  expect_reject("HELO [1.2.3]", error::bad_address_literal, 11, opt);
+  expect_reject("HELO [192.0.2.1] x", error::trailing_characters, 16, opt);
+}
+
 TEST(CommandLeniency, EightBit) {
   const std::string_view line = "MAIL FROM:<b\xfcr@example.com>";
   expect_reject(line, error::eight_bit_octet, 12);

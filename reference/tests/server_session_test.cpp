@@ -376,6 +376,172 @@ TEST(server_session, idle_timeout_sends_421_and_closes) {
   EXPECT_NE(std::string(h.server().output()).find("421 4.4.2"), std::string::npos);
 }
 
+// --- judging a client (judge_client) ---------------------------------------------------------
+
+/// Where one of the client's writes is cut into two reads.
+struct read_split {
+  std::size_t write = std::string::npos;  ///< which write; npos: none
+  std::size_t at = 0;                     ///< octets in the first read
+  bool flush_between = true;              ///< the replies so far go out between the two reads
+};
+
+/// A client that waits for its replies between writes: each write is fed once the
+/// replies to the earlier ones were handed to the I/O layer. Returns what the
+/// server found wrong with the client ("LEVEL RFC n s.s: text"), in order.
+std::vector<std::string> judge_client_writes(server_config cfg, const std::vector<std::string>& writes,
+                                             read_split split = {}, std::size_t* stored = nullptr) {
+  cfg.judge_client = true;
+  server_session s(std::move(cfg));
+  s.start();
+  s.consume_output(s.output().size());
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const std::string_view w = writes[i];
+    if (i == split.write) {
+      s.feed(w.substr(0, split.at));
+      if (split.flush_between) s.consume_output(s.output().size());
+      s.feed(w.substr(split.at));
+    } else {
+      s.feed(w);
+    }
+    s.consume_output(s.output().size());
+  }
+  if (stored) *stored = s.messages().size();
+  std::vector<std::string> out;
+  for (const auto& f : s.client_findings())
+    out.push_back(std::string(to_string(f.strength)) + " " + f.cite.to_string() + ": " + f.text);
+  return out;
+}
+
+/// Cuts write `w` at every offset: without replies sent between the two reads the
+/// findings are always `whole`; with them, too, except for a cut at `boundary`, where
+/// the reply to what came before went out before the rest arrived (the client may
+/// have waited for it).
+void expect_the_same_findings_at_every_split_but_one(const std::vector<std::string>& writes, std::size_t w,
+                                                      std::size_t boundary, const std::vector<std::string>& whole) {
+  for (std::size_t at = 0; at <= writes[w].size(); ++at) {
+    EXPECT_EQ(judge_client_writes({}, writes, {w, at, false}), whole) << "no flush, split after " << at;
+    const auto flushed = judge_client_writes({}, writes, {w, at, true});
+    if (at == boundary) EXPECT_TRUE(flushed.empty()) << ::testing::PrintToString(flushed);
+    else EXPECT_EQ(flushed, whole) << "split after " << at;
+  }
+}
+
+server_config pipelining_with_plaintext_auth() {
+  server_config cfg;
+  cfg.auth_in_plaintext = true;
+  return cfg;
+}
+
+// A client that uses PIPELINING as RFC 2920 3.1 and RFC 4954 4 allow: AUTH PLAIN
+// with an initial response followed by MAIL (the exception of 4954 4), DATA after
+// RCPTs that the server refuses in the same group ("the client must then check the
+// response to the DATA command"), and the message content as the first "command"
+// of a group that starts the next transaction. No finding, however TCP splits its
+// writes into reads: every write is cut at every offset.
+TEST(judge_client, a_pipelining_client_gets_the_same_findings_at_every_read_split) {
+  const std::vector<std::string> writes = {
+      "EHLO client.example\r\n",
+      "AUTH PLAIN AHNtdHBzcGVjAHNtdHBzcGVj\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n"
+      "RCPT TO:<reject@example.test>\r\nDATA\r\n",
+      "Subject: one\r\n\r\nbody\r\n.\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<reject@example.test>\r\nDATA\r\n",
+      "RSET\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n",
+      "Subject: two\r\n\r\nbody\r\n.\r\nQUIT\r\n",
+  };
+  std::size_t stored = 0;
+  const auto whole = judge_client_writes(pipelining_with_plaintext_auth(), writes, {}, &stored);
+  EXPECT_TRUE(whole.empty()) << ::testing::PrintToString(whole);
+  EXPECT_EQ(stored, 2u);
+  for (std::size_t w = 0; w < writes.size(); ++w)
+    for (std::size_t at = 0; at <= writes[w].size(); ++at) {
+      const auto split = judge_client_writes(pipelining_with_plaintext_auth(), writes, {w, at}, &stored);
+      ASSERT_EQ(split, whole) << "write " << w << " split after " << at << " octets";
+      ASSERT_EQ(stored, 2u) << "write " << w << " split after " << at << " octets";
+    }
+}
+
+// NOOP ends a group (RFC 2920 3.1). A command arrives when its first octet does:
+// however the rest of it is split, MAIL was sent before NOOP's reply went out. Only
+// a read that ends exactly after NOOP, with its reply sent before MAIL arrived,
+// shows nothing wrong (the client may have waited); without a reply sent between
+// the reads, every split is the same.
+TEST(judge_client, a_command_arrives_with_its_first_octet) {
+  const std::vector<std::string> writes = {"EHLO client.example\r\n", "NOOP\r\nMAIL FROM:<a@example.test>\r\n", "QUIT\r\n"};
+  const auto whole = judge_client_writes({}, writes);
+  ASSERT_EQ(whole.size(), 1u) << ::testing::PrintToString(whole);
+  EXPECT_NE(whole[0].find("MUST RFC 2920 3.1"), std::string::npos) << whole[0];
+  expect_the_same_findings_at_every_split_but_one(writes, 1, std::string_view("NOOP\r\n").size(), whole);
+}
+
+// 3.3: "message data MUST NOT be sent unless a 354 reply is received". Data that
+// starts to arrive before the 354 went out is found whatever the reads, except when
+// a read ends exactly after DATA and the 354 goes out before the data arrives.
+TEST(judge_client, message_data_before_the_354_is_found_at_every_read_split) {
+  const std::vector<std::string> writes = {"EHLO client.example\r\n",
+                                           "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n",
+                                           "DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n", "QUIT\r\n"};
+  std::size_t stored = 0;
+  const auto whole = judge_client_writes({}, writes, {}, &stored);
+  ASSERT_EQ(whole.size(), 1u) << ::testing::PrintToString(whole);
+  EXPECT_EQ(whole[0].rfind("MUST RFC 5321 3.3:", 0), 0u) << whole[0];
+  EXPECT_EQ(stored, 1u);
+  expect_the_same_findings_at_every_split_but_one(writes, 2, std::string_view("DATA\r\n").size(), whole);
+}
+
+// 4.3.1: "The sender SHOULD wait for this greeting message before sending any
+// commands." One SHOULD finding, not also a MUST for not waiting for a "reply".
+TEST(judge_client, a_command_before_the_greeting_is_one_should_finding) {
+  server_config cfg;
+  cfg.judge_client = true;
+  server_session s(cfg);
+  s.feed("EHLO client.example\r\n");
+  s.start();
+  EXPECT_NE(std::string(s.output()).find("250-"), std::string::npos) << "the early EHLO is answered after the greeting";
+  ASSERT_EQ(s.client_findings().size(), 1u) << s.client_findings().back().text;
+  EXPECT_EQ(s.client_findings()[0].strength, level::should);
+  EXPECT_EQ(s.client_findings()[0].cite, (citation{5321, "4.3.1"}));
+}
+
+// RFC 5321 4.1.1.1: prose and grammar disagree on HELO [literal]; judging a client,
+// the server takes it (so the session goes on) and grades it once, as a SHOULD.
+TEST(judge_client, helo_with_an_address_literal_is_accepted_and_graded_once) {
+  server_config cfg;
+  cfg.script = {{"EHLO", 0, "502 5.5.1 EHLO not implemented\r\n", 0, false}};
+  const std::vector<std::string> writes = {"EHLO [192.0.2.1]\r\n", "HELO [192.0.2.1]\r\n", "MAIL FROM:<a@example.test>\r\n",
+                                           "RCPT TO:<b@example.test>\r\n", "DATA\r\n", "Subject: x\r\n\r\nbody\r\n.\r\n",
+                                           "QUIT\r\n"};
+  std::size_t stored = 0;
+  const auto findings = judge_client_writes(cfg, writes, {}, &stored);
+  ASSERT_EQ(findings.size(), 1u) << ::testing::PrintToString(findings);
+  EXPECT_EQ(findings[0].rfind("SHOULD RFC 5321 4.1.1.1: \"HELO [192.0.2.1]\"", 0), 0u) << findings[0];
+  EXPECT_EQ(stored, 1u);
+  // A server that is not judging a client keeps to the grammar.
+  harness h;
+  EXPECT_EQ(h.one("HELO [192.0.2.1]").grade.kind, outcome::conforming);
+  EXPECT_EQ(h.send("HELO [192.0.2.1]\r\n").front().slot.what, reply_slot::kind::invalid_line);
+}
+
+// 3.3: after every RCPT was refused, DATA may still be sent (the server answers
+// 503/554); the message data MUST NOT follow a reply other than 354.
+TEST(judge_client, data_after_refused_recipients_is_fine_but_the_data_is_not) {
+  server_config cfg;
+  cfg.pipelining = false;
+  const std::vector<std::string> writes = {"EHLO client.example\r\n", "MAIL FROM:<a@example.test>\r\n",
+                                           "RCPT TO:<reject@example.test>\r\n", "DATA\r\n", "Subject: x\r\n\r\nbody\r\n.\r\n",
+                                           "QUIT\r\n"};
+  std::size_t stored = 0;
+  auto findings = judge_client_writes(cfg, writes, {}, &stored);
+  EXPECT_EQ(stored, 0u);
+  ASSERT_FALSE(findings.empty());
+  for (const auto& f : findings) {
+    EXPECT_EQ(f.find("\"DATA\""), std::string::npos) << f;
+    EXPECT_EQ(f.rfind("MUST RFC 5321 3.3:", 0), 0u) << f;
+    EXPECT_NE(f.find("mail data"), std::string::npos) << f;
+  }
+  // Without the data, nothing is wrong.
+  findings = judge_client_writes(cfg, {writes[0], writes[1], writes[2], writes[3], "RSET\r\n", "QUIT\r\n"});
+  EXPECT_TRUE(findings.empty()) << ::testing::PrintToString(findings);
+}
+
 TEST(client_stream, data_pipelined_after_354_is_framed_by_the_strict_decoder) {
   client_stream cs;
   reply_parser_options opt;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -58,6 +59,17 @@ session after_ehlo(fixture_lines& lines, const std::string& keywords = "PIPELINI
   s.on_reply(lines.parse("EHLO client.example"), make_reply(wire));
   return s;
 }
+
+/// After EHLO (advertising `keywords`), an accepted MAIL and an accepted RCPT.
+session with_a_recipient(fixture_lines& lines, const std::string& keywords) {
+  session s = after_ehlo(lines, keywords);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("250 OK"));
+  return s;
+}
+
+/// How a command arrives that was sent before the reply to `c`'s verb (pipelined).
+arrival pipelined_after(verb v) { return {1, {owed_reply::kind::command, v, ends_pipeline_group(v)}}; }
 
 outcome grade(const session& s, const command& c, std::string_view reply_text) {
   return judge(s.expect(c), make_reply(reply_text)).kind;
@@ -609,7 +621,7 @@ TEST(pipelining, commands_sent_without_waiting_need_pipelining) {
   fixture_lines lines;
   session s = after_ehlo(lines, "SIZE");
   s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
-  auto findings = s.check_command(lines.parse("RCPT TO:<b@foo.com>"), {1, verb::mail});
+  auto findings = s.check_command(lines.parse("RCPT TO:<b@foo.com>"), pipelined_after(verb::mail));
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].cite, (citation{5321, "4.3.1"}));
 }
@@ -617,11 +629,11 @@ TEST(pipelining, commands_sent_without_waiting_need_pipelining) {
 TEST(pipelining, mail_rcpt_may_be_grouped_but_not_after_data) {
   fixture_lines lines;
   session s = after_ehlo(lines, "PIPELINING");
-  EXPECT_TRUE(s.check_command(lines.parse("RCPT TO:<b@foo.com>"), {1, verb::mail}).size() == 1)
-      << "RCPT before MAIL was accepted is still out of order";
+  EXPECT_TRUE(s.check_command(lines.parse("RCPT TO:<b@foo.com>"), pipelined_after(verb::mail)).size() == 1)
+      << "RCPT before any MAIL was sent is out of order";
   s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
-  EXPECT_TRUE(s.check_command(lines.parse("RCPT TO:<b@foo.com>"), {1, verb::mail}).empty());
-  auto after_data = s.check_command(lines.parse("RCPT TO:<b@foo.com>"), {1, verb::data});
+  EXPECT_TRUE(s.check_command(lines.parse("RCPT TO:<b@foo.com>"), pipelined_after(verb::mail)).empty());
+  auto after_data = s.check_command(lines.parse("RCPT TO:<b@foo.com>"), pipelined_after(verb::data));
   ASSERT_EQ(after_data.size(), 1u);
   EXPECT_EQ(after_data[0].cite, (citation{2920, "3.1"}));
 }
@@ -630,6 +642,154 @@ TEST(pipelining, group_enders) {
   for (verb v : {verb::ehlo, verb::data, verb::vrfy, verb::expn, verb::quit, verb::noop, verb::starttls, verb::auth})
     EXPECT_TRUE(ends_pipeline_group(v)) << to_string(v);
   for (verb v : {verb::mail, verb::rcpt, verb::rset, verb::bdat}) EXPECT_FALSE(ends_pipeline_group(v)) << to_string(v);
+}
+
+// RFC 2920 3.1: "The actual transfer of message content is explicitly allowed to be
+// the first "command" in a group. That is, a RSET/MAIL FROM sequence used to
+// initiate a new message transaction can be placed in the same group as the final
+// transfer of the headers and body of the previous message."
+TEST(pipelining, the_next_transaction_may_follow_the_message_content_in_its_group) {
+  fixture_lines lines;
+  session s = with_a_recipient(lines, "PIPELINING");
+  s.on_reply(lines.parse("DATA"), make_reply("354 go"));
+  s.on_end_of_data(make_reply("250 OK"));
+  const arrival after_content{1, {owed_reply::kind::message_content, verb::unknown, false}};
+  EXPECT_TRUE(s.check_command(lines.parse("MAIL FROM:<a@bar.com>"), after_content).empty());
+  EXPECT_TRUE(s.check_command(lines.parse("RSET"), after_content).empty());
+  // Without PIPELINING the client waits for the reply to the end of data (4.3.1).
+  session plain = after_ehlo(lines, "SIZE");
+  auto findings = plain.check_command(lines.parse("MAIL FROM:<a@bar.com>"), after_content);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].cite, (citation{5321, "4.3.1"}));
+  EXPECT_NE(findings[0].text.find("the message content"), std::string::npos) << findings[0].text;
+}
+
+// RFC 4954 4: AUTH "MUST be the last command in a pipelined group of commands. The
+// only exception to this rule is when the AUTH command contains an initial response
+// for a SASL mechanism that allows the client to send data first, the SASL mechanism
+// is known to complete in one round-trip, and a security layer is not negotiated by
+// the client. Two examples of such SASL mechanisms are PLAIN [PLAIN] and EXTERNAL".
+TEST(pipelining, auth_with_an_initial_response_of_plain_or_external_may_be_followed) {
+  fixture_lines lines;
+  EXPECT_FALSE(ends_pipeline_group(lines.parse("AUTH PLAIN AGEAYg==")));
+  EXPECT_FALSE(ends_pipeline_group(lines.parse("auth plain AGEAYg==")));
+  EXPECT_FALSE(ends_pipeline_group(lines.parse("AUTH EXTERNAL =")));
+  EXPECT_TRUE(ends_pipeline_group(lines.parse("AUTH PLAIN")));            // the response waits for 334
+  EXPECT_TRUE(ends_pipeline_group(lines.parse("AUTH LOGIN dXNlcg==")));  // two round trips
+  EXPECT_TRUE(ends_pipeline_group(lines.parse("AUTH CRAM-MD5")));
+  EXPECT_FALSE(ends_pipeline_group(lines.parse("MAIL FROM:<a@bar.com>")));
+
+  session s = after_ehlo(lines, "PIPELINING\nAUTH PLAIN LOGIN");
+  s.on_reply(lines.parse("AUTH PLAIN AGEAYg=="), make_reply("235 OK"));
+  const auto& mail = lines.parse("MAIL FROM:<a@bar.com>");
+  EXPECT_TRUE(
+      s.check_command(mail, {1, {owed_reply::kind::command, verb::auth, ends_pipeline_group(lines.parse("AUTH PLAIN AGEAYg=="))}})
+          .empty());
+  auto after_login =
+      s.check_command(mail, {1, {owed_reply::kind::command, verb::auth, ends_pipeline_group(lines.parse("AUTH LOGIN dXNlcg=="))}});
+  ASSERT_EQ(after_login.size(), 1u);
+  EXPECT_EQ(after_login[0].cite, (citation{4954, "4"}));
+  auto after_sasl = s.check_command(mail, {1, {owed_reply::kind::sasl_response, verb::auth, true}});
+  ASSERT_EQ(after_sasl.size(), 1u);
+  EXPECT_EQ(after_sasl[0].cite, (citation{4954, "4"}));
+}
+
+// A command the client sent before the greeting is a SHOULD of 4.3.1, reported by
+// whoever held it until the greeting was out; the greeting is not a command whose
+// reply it failed to wait for.
+TEST(pipelining, a_command_sent_before_the_greeting_is_not_a_pipelining_finding) {
+  fixture_lines lines;
+  session s;
+  s.on_greeting(make_reply("220 mx.example ESMTP"));
+  EXPECT_TRUE(s.check_command(lines.parse("EHLO client.example"), {1, {owed_reply::kind::greeting}}).empty());
+}
+
+// --- the client's order of transaction commands (3.3, 4.1.4, RFC 2920 3.1) ------------------------
+
+/// check_command() findings cited to `cite`.
+std::size_t cited(const std::vector<finding>& findings, citation cite) {
+  return static_cast<std::size_t>(
+      std::count_if(findings.begin(), findings.end(), [&](const finding& f) { return f.cite == cite; }));
+}
+
+// RFC 2920 3.1: "if none of the RCPT TO recipient addresses were accepted the client
+// must then check the response to the DATA command". 5321 3.3 gives the server 503
+// or 554 for that DATA; the client's MUST NOT is about the data.
+TEST(transaction_order, data_after_every_recipient_was_refused_is_no_finding) {
+  fixture_lines lines;
+  for (const char* keywords : {"PIPELINING", "SIZE"}) {
+    session s = after_ehlo(lines, keywords);
+    s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+    s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("550 no such user"));
+    s.on_reply(lines.parse("RCPT TO:<c@foo.com>"), make_reply("550 no such user"));
+    const arrival how = std::string_view(keywords) == "PIPELINING" ? pipelined_after(verb::rcpt) : arrival{};
+    EXPECT_TRUE(s.check_command(lines.parse("DATA"), how).empty()) << keywords;
+    EXPECT_EQ(grade(s, lines.parse("DATA"), "554 no valid recipients"), outcome::conforming);
+  }
+}
+
+TEST(transaction_order, data_without_any_rcpt_is_out_of_order) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "PIPELINING");
+  auto before_mail = s.check_command(lines.parse("DATA"));
+  EXPECT_EQ(cited(before_mail, {5321, "3.3"}), 1u);
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("250 OK"));
+  auto no_rcpt = s.check_command(lines.parse("DATA"), pipelined_after(verb::mail));
+  ASSERT_EQ(no_rcpt.size(), 1u);
+  EXPECT_EQ(no_rcpt[0].cite, (citation{5321, "3.3"}));
+  EXPECT_EQ(no_rcpt[0].strength, level::must);
+}
+
+// A refused MAIL in a pipelined group: the RCPTs and DATA behind it were sent before
+// its reply could be read (RFC 2920 3.1). Without PIPELINING the client had the
+// refusal before it sent them (4.3.1) and they are out of order (3.3).
+TEST(transaction_order, commands_behind_a_refused_mail_in_a_group) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "PIPELINING");
+  s.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("550 sender refused"));
+  EXPECT_TRUE(s.check_command(lines.parse("RCPT TO:<b@foo.com>"), pipelined_after(verb::mail)).empty());
+  s.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("503 need MAIL"));
+  EXPECT_TRUE(s.check_command(lines.parse("DATA"), pipelined_after(verb::rcpt)).empty());
+  // RSET ends it; a new RCPT needs a new MAIL.
+  s.on_reply(lines.parse("RSET"), make_reply("250 OK"));
+  EXPECT_EQ(cited(s.check_command(lines.parse("RCPT TO:<b@foo.com>")), {5321, "3.3"}), 1u);
+
+  session plain = after_ehlo(lines, "SIZE");
+  plain.on_reply(lines.parse("MAIL FROM:<a@bar.com>"), make_reply("550 sender refused"));
+  EXPECT_EQ(cited(plain.check_command(lines.parse("RCPT TO:<b@foo.com>")), {5321, "3.3"}), 1u);
+  plain.on_reply(lines.parse("RCPT TO:<b@foo.com>"), make_reply("503 need MAIL"));
+  EXPECT_EQ(cited(plain.check_command(lines.parse("DATA")), {5321, "3.3"}), 1u);
+}
+
+// RFC 3030 2: "If the receiver-SMTP has declared support for command pipelining
+// [PIPE], the receiver SMTP MUST be prepared to accept and discard additional BDAT
+// chunks already in the pipeline after the failed BDAT."
+TEST(transaction_order, chunks_already_in_the_pipeline_after_a_failed_bdat) {
+  fixture_lines lines;
+  session s = with_a_recipient(lines, "CHUNKING\nPIPELINING");
+  s.on_reply(lines.parse("BDAT 100"), make_reply("452 no space"));
+  EXPECT_TRUE(s.check_command(lines.parse("BDAT 10 LAST"), pipelined_after(verb::bdat)).empty());
+}
+
+// RFC 5321 4.1.1.1: the prose ("the client SHOULD send an address literal") and the
+// grammar ("helo = "HELO" SP Domain CRLF") disagree: graded at the lower level, once.
+TEST(transaction_order, helo_with_an_address_literal_is_a_should_finding) {
+  fixture_lines lines;
+  session s;
+  s.on_greeting(make_reply("220 mx.example ESMTP"));
+  s.on_reply(lines.parse("EHLO [192.0.2.1]"), make_reply("502 not implemented"));
+  EXPECT_TRUE(s.check_command(lines.parse("EHLO [192.0.2.1]")).empty());
+  command_options literal;
+  literal.lenient = leniency::helo_address_literal;
+  for (const char* helo : {"HELO [192.0.2.1]", "HELO [IPv6:2001:db8::1]"}) {
+    auto findings = s.check_command(lines.parse(helo, literal));
+    ASSERT_EQ(findings.size(), 1u) << helo;
+    EXPECT_EQ(findings[0].strength, level::should);
+    EXPECT_EQ(findings[0].cite, (citation{5321, "4.1.1.1"}));
+    EXPECT_NE(findings[0].text.find("grammar"), std::string::npos);
+    EXPECT_NE(findings[0].text.find("prose"), std::string::npos);
+  }
+  EXPECT_TRUE(s.check_command(lines.parse("HELO client.example")).empty());
 }
 
 // --- SIZE (RFC 1870) ----------------------------------------------------------------------------

@@ -9,6 +9,8 @@ namespace {
 // Verdict colours: PASS green, FAIL red, WARN amber, SKIP grey, ERROR purple.
 // Client octets blue, server octets brown; smtpspec's own notation (control
 // pictures, ⟨ff⟩ escapes) violet on a tint so it never passes for peer text.
+// A note (a finding that counts in another case) is dashed and muted, so it never
+// reads like one of the findings that set the case's verdict.
 constexpr std::string_view css = R"CSS(
 :root{--pass:#1a7f37;--fail:#cf222e;--warn:#9a6700;--skip:#6e7781;--error:#8250df;--ink:#1f2328;--muted:#656d76;
 --line:#d0d7de;--soft:#f6f8fa;--client:#0550ae;--server:#8a4600;--mono:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace}
@@ -35,6 +37,8 @@ h3{font-size:14px;margin:16px 0 6px}
 .tiles a,.tiles .box{display:block;padding:8px 12px;color:inherit;text-decoration:none}
 .tiles .n{display:block;font-size:26px;font-weight:700;color:var(--c,var(--ink))}
 .tiles .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.05em}
+.tiles.defects{margin-top:4px}
+.tiles .d-all{--c:var(--ink)}.tiles .d-sec{--c:#a40e26}.tiles .d-MUST{--c:var(--fail)}.tiles .d-SHOULD{--c:var(--warn)}.tiles .d-MAY{--c:var(--skip)}
 .bar{display:flex;height:10px;border-radius:5px;overflow:hidden;background:#eaeef2;margin:4px 0 2px}
 .bar span{display:block;background:var(--c)}
 .rates{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px}
@@ -76,10 +80,16 @@ dl.facts dt{color:var(--muted)}
 dl.facts dd{margin:0;min-width:0;overflow-wrap:anywhere;white-space:pre-wrap}
 .tag{display:inline-block;margin-right:4px;padding:0 6px;border-radius:10px;background:#ddf4ff;color:#0a3069;font-size:12px}
 .lvl{font-weight:600;font-size:12px}
-.finding{border:1px solid var(--line);border-left:4px solid var(--fc,var(--fail));border-radius:4px;margin:6px 0;padding:6px 10px}
-.finding.SHOULD{--fc:var(--warn)}.finding.MAY{--fc:var(--skip)}
-.finding .fh{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline;font-size:12px;color:var(--muted)}
-.finding p{margin:4px 0;white-space:pre-wrap;overflow-wrap:anywhere}
+.finding,.defect{border:1px solid var(--line);border-left:4px solid var(--fc,var(--fail));border-radius:4px;margin:6px 0;padding:6px 10px}
+.finding.SHOULD,.defect.SHOULD{--fc:var(--warn)}.finding.MAY,.defect.MAY{--fc:var(--skip)}
+.finding .fh,.defect .fh{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline;font-size:12px;color:var(--muted)}
+.finding p,.defect p{margin:4px 0;white-space:pre-wrap;overflow-wrap:anywhere}
+.finding.noted{border-style:dashed;border-left-style:dotted;background:var(--soft)}
+.finding.noted>p{color:var(--muted)}
+.nt{display:inline-block;padding:0 6px;border-radius:10px;background:#eaeef2;color:#57606a;font-size:11px;font-weight:600;text-transform:uppercase;letter-spacing:.04em}
+.nts{color:var(--muted);font-size:12px;padding:0 6px;border:1px dashed var(--line);border-radius:10px;white-space:nowrap}
+ol.defects{margin:6px 0;padding-left:30px}
+.defect .obs,.defect .where{font-size:12.5px;color:var(--muted)}
 .eo{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:4px 0 0}
 .eo dt{color:var(--muted);font-size:12px}
 .eo dd{margin:0;font-family:var(--mono);font-size:12.5px;white-space:pre-wrap;overflow-wrap:anywhere}
@@ -101,7 +111,7 @@ table.matrix{border-collapse:separate;border-spacing:0;font-size:13px;width:100%
 table.matrix th,table.matrix td{padding:3px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
 table.matrix thead th{position:sticky;top:0;background:var(--soft);text-align:left;font-weight:600;border-bottom:2px solid var(--line);max-width:260px;overflow-wrap:anywhere}
 table.matrix thead .tgt{display:block;font-family:var(--mono)}
-table.matrix thead .bn,table.matrix thead .tv{display:block;font-weight:400;color:var(--muted);font-size:12px}
+table.matrix thead .bn,table.matrix thead .tv,table.matrix thead .df{display:block;font-weight:400;color:var(--muted);font-size:12px}
 table.matrix tbody th{text-align:left;font-weight:400}
 table.matrix tr.grp th{background:#eaeef2;font-weight:600;padding-top:8px}
 table.matrix td.cell{text-align:center;color:#fff;font-weight:600;font-size:12px;background:var(--c);border-left:2px solid #fff}

@@ -1,8 +1,10 @@
 // One case as a <details> element: the summary line (verdict, id, title, level,
-// citation, time) is always visible; opening it shows the quoted requirement with
-// its RFC links, the facts, every finding (expected against observed) and the
-// transcript. <details> needs no script, so the report reads without JavaScript.
-// The data-* attributes are what the filter script matches on.
+// citation, time, notes) is always visible; opening it shows the quoted
+// requirement with its RFC links, the facts, every finding that counts here
+// (expected against observed), the notes (defects that count in another case,
+// linked to it) and the transcript. <details> needs no script, so the report
+// reads without JavaScript. The data-* attributes are what the filter script
+// matches on.
 #include <algorithm>
 #include <set>
 
@@ -53,16 +55,29 @@ std::string rfc_numbers(const results::case_result& c) {
   return s;
 }
 
+/// Findings that count in another case (case_finding::counted false).
+std::size_t note_count(const results::case_result& c) {
+  return static_cast<std::size_t>(std::count_if(c.findings.begin(), c.findings.end(), [](const auto& f) { return !f.counted; }));
+}
+
+/// One finding. A note (a defect that counts in another case) is drawn apart from
+/// the findings that set this case's verdict, and links to the case it counts in.
 void render_finding(std::string& out, const results::case_finding& f, const html_options& opt) {
   const auto lvl = reference::to_string(f.strength);
-  out += "<div class=\"finding ";
+  out += f.counted ? "<div class=\"finding " : "<div class=\"finding noted ";
   escape(out, lvl);
   out += "\"><div class=fh><span class=lvl>";
   escape(out, lvl);
   out += "</span> ";
+  if (!f.counted) out += "<span class=nt>note</span> ";
   cite_link(out, f.cite);
   if (f.security) out += " <span class=sec>security</span>";
   if (f.step >= 0) out += " <span>step " + std::to_string(f.step + 1) + "</span>";
+  if (!f.counted) {
+    out += " <span class=owner>counts in ";
+    case_link(out, f.owner, !f.owner.empty(), opt);
+    out += "</span>";
+  }
   out += "</div><p>";
   const auto limit = std::min(opt.text_limit, finding_limit);
   escape(out, f.text, escape_mode::text, limit);
@@ -78,6 +93,24 @@ void render_finding(std::string& out, const results::case_finding& f, const html
   out += "</div>\n";
 }
 
+/// The findings that count here (`counted`), or the notes, under their heading.
+void render_findings(std::string& out, const results::case_result& c, bool counted, const html_options& opt) {
+  std::vector<const results::case_finding*> list;
+  for (const auto& f : c.findings)
+    if (f.counted == counted) list.push_back(&f);
+  if (list.empty()) return;
+  if (counted) {
+    out += "<h3>Findings (" + std::to_string(list.size()) + ")</h3>\n";
+  } else {
+    out += "<h3>Notes (" + std::to_string(list.size()) + ")</h3>\n<p class=note>Seen here, counted in another case: "
+           "one defect sets one verdict (see Distinct defects).</p>\n";
+  }
+  for (std::size_t i = 0; i < list.size() && i < max_findings; ++i) render_finding(out, *list[i], opt);
+  if (list.size() > max_findings)
+    out += "<p class=note>\u2026 " + std::to_string(list.size() - max_findings) +
+           (counted ? " more findings not shown</p>\n" : " more notes not shown</p>\n");
+}
+
 void render_summary_line(std::string& out, const results::case_result& c, const html_options& opt) {
   out += "<summary>";
   verdict_badge(out, c.outcome);
@@ -87,6 +120,8 @@ void render_summary_line(std::string& out, const results::case_result& c, const 
   escape(out, c.title, escape_mode::text, opt.text_limit);
   out += "</span>";
   if (security_case(c)) out += " <span class=sec>security</span>";
+  if (const auto notes = note_count(c))
+    out += " <span class=nts>" + std::to_string(notes) + (notes == 1 ? " note</span>" : " notes</span>");
   out += " <span class=meta>";
   escape(out, reference::to_string(c.level));
   if (!c.rfc.empty()) out += " \u00b7 ", escape(out, c.rfc.front().to_string(), escape_mode::text, 200);
@@ -99,7 +134,22 @@ void render_facts(std::string& out, const results::case_result& c, const html_op
   out += "<dl class=facts><dt>Verdict</dt><dd>";
   verdict_badge(out, c.outcome);
   if (!c.reason.empty()) out += " ", escape(out, c.reason, escape_mode::text, opt.text_limit);
-  out += "</dd><dt>Level</dt><dd><span class=lvl>";
+  out += "</dd>";
+  // The cases this one's notes count in: a PASS whose reason says "also seen here"
+  // leads to the verdict that defect set.
+  std::vector<std::string_view> owners;
+  for (const auto& f : c.findings)
+    if (!f.counted && !f.owner.empty() && std::find(owners.begin(), owners.end(), f.owner) == owners.end())
+      owners.push_back(f.owner);
+  if (!owners.empty()) {
+    out += "<dt>Counted elsewhere</dt><dd>";
+    for (std::size_t i = 0; i < owners.size() && i < max_findings; ++i) {
+      if (i) out += ", ";
+      case_link(out, owners[i], true, opt);
+    }
+    out += "</dd>";
+  }
+  out += "<dt>Level</dt><dd><span class=lvl>";
   escape(out, reference::to_string(c.level));
   out += "</span></dd>";
   if (!c.tags.empty()) {
@@ -150,12 +200,8 @@ void render_case(std::string& out, const results::case_result& c, const html_opt
     out += "</span></footer></blockquote>\n";
   }
   render_facts(out, c, opt);
-  if (!c.findings.empty()) {
-    out += "<h3>Findings (" + std::to_string(c.findings.size()) + ")</h3>\n";
-    for (std::size_t i = 0; i < c.findings.size() && i < max_findings; ++i) render_finding(out, c.findings[i], opt);
-    if (c.findings.size() > max_findings)
-      out += "<p class=note>\u2026 " + std::to_string(c.findings.size() - max_findings) + " more findings not shown</p>\n";
-  }
+  render_findings(out, c, true, opt);
+  render_findings(out, c, false, opt);
   out += "<h3>Transcript</h3>\n";
   render_transcript(out, c, budget);
   out += "</div>\n</details>\n";

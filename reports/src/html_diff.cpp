@@ -27,11 +27,7 @@ void change_list(std::string& out, std::string_view id, std::string_view cls, st
     out += "<tr data-id=\"";
     escape(out, ch.id, escape_mode::text, opt.text_limit);
     out += "\"><td>";
-    if (here) out += "<a href=\"#", escape(out, case_anchor(ch.id), escape_mode::text, opt.text_limit), out += "\">";
-    out += "<code>";
-    escape(out, ch.id, escape_mode::text, opt.text_limit);
-    out += "</code>";
-    if (here) out += "</a>";
+    case_link(out, ch.id, here, opt);
     out += "</td><td>";
     escape(out, ch.title, escape_mode::text, opt.text_limit);
     out += "</td><td class=change>";

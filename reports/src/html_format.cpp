@@ -35,6 +35,14 @@ void cite_link(std::string& out, const results::rfc_ref& r) {
   out += "</a>";
 }
 
+void case_link(std::string& out, std::string_view id, bool linked, const html_options& opt) {
+  if (linked) out += "<a href=\"#", escape(out, case_anchor(id), escape_mode::text, opt.text_limit), out += "\">";
+  out += "<code>";
+  escape(out, id, escape_mode::text, opt.text_limit);
+  out += "</code>";
+  if (linked) out += "</a>";
+}
+
 std::string format_ms(std::chrono::microseconds us) {
   const long long v = std::max<long long>(0, us.count());
   char buf[32];
@@ -50,7 +58,8 @@ std::string percent(std::size_t num, std::size_t den) {
 }
 
 bool security_case(const results::case_result& c) {
-  if (std::any_of(c.findings.begin(), c.findings.end(), [](const auto& f) { return f.security; })) return true;
+  if (std::any_of(c.findings.begin(), c.findings.end(), [](const auto& f) { return f.security && f.counted; }))
+    return true;
   return c.outcome == results::verdict::fail && std::find(c.tags.begin(), c.tags.end(), "security") != c.tags.end();
 }
 

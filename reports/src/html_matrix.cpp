@@ -1,12 +1,16 @@
 // The matrix of several runs (Autobahn|Testsuite's summary table): cases down,
 // grouped by suite; targets across; each cell coloured by verdict with the reason
 // as its title; rows whose verdicts differ highlighted and marked "≠" (so the
-// difference is visible without colour too); a legend and counts per target.
+// difference is visible without colour too); a legend, the distinct defects per
+// target (what targets are compared by: one defect, however many cases saw it)
+// and the verdict counts per target.
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <unordered_map>
 
 #include "html_parts.hpp"
+#include "smtpspec/reports/defect_counts.hpp"
 #include "smtpspec/reports/html_report.hpp"
 
 namespace smtpspec::reports {
@@ -39,7 +43,40 @@ void target_header(std::string& out, const results::run_result& r, const html_op
   html::escape(out, r.tool_version, html::escape_mode::text, 100);
   out += " \u00b7 ";
   html::escape(out, r.started_at, html::escape_mode::text, 100);
+  out += "</span><span class=df>";
+  const auto n = count_defects(r);
+  out += n.recorded ? std::to_string(n.total) + (n.total == 1 ? " distinct defect" : " distinct defects")
+                    : std::string("distinct defects not recorded");
   out += "</span></th>";
+}
+
+void defects_table(std::string& out, const std::vector<results::run_result>& runs) {
+  static constexpr reference::level levels[] = {reference::level::must, reference::level::should};
+  out += "<table class=t id=matrix-defects><thead><tr><th>Target</th><th class=num>Distinct defects</th>"
+         "<th class=num>Security</th>";
+  for (auto l : levels) out += "<th class=num>", html::escape(out, reference::to_string(l)), out += "</th>";
+  out += "</tr></thead><tbody>\n";
+  auto cell = [&](std::string_view key, std::size_t n) {
+    out += n ? "<td class=num data-defects=\"" : "<td class=\"num zero\" data-defects=\"";
+    html::escape(out, key);
+    out += "\">" + std::to_string(n) + "</td>";
+  };
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const auto n = count_defects(runs[i]);
+    out += "<tr data-target=\"" + std::to_string(i) + "\"><td><code>";
+    html::escape(out, runs[i].target.address, html::escape_mode::text, 300);
+    out += "</code></td>";
+    if (!n.recorded) {
+      out += "<td class=\"num zero\" colspan=\"" + std::to_string(2 + std::size(levels)) +
+             "\">not recorded (the report predates distinct defects)</td></tr>\n";
+      continue;
+    }
+    cell("total", n.total);
+    cell("security", n.security);
+    for (auto l : levels) cell(reference::to_string(l), n[l]);
+    out += "</tr>\n";
+  }
+  out += "</tbody></table>\n";
 }
 
 void counts_table(std::string& out, const std::vector<results::run_result>& runs) {
@@ -169,7 +206,10 @@ std::string to_html_matrix(const std::vector<results::run_result>& runs, const h
   out += "</h1>\n<p class=sub>" + std::to_string(rows.size()) + " cases \u00b7 " + std::to_string(runs.size()) +
          (runs.size() == 1 ? " target" : " targets") + " \u00b7 <span id=differing data-count=\"" +
          std::to_string(differing) + "\">" + std::to_string(differing) + "</span> rows where the verdicts differ</p>\n</header>\n";
-  out += "<section id=summary>\n<h2>Counts per target</h2>\n";
+  out += "<section id=summary>\n<h2>Distinct defects per target</h2>\n<p class=sub>One defect per rule broken and "
+         "way it was broken, however many cases saw it: compare targets by these, not by failing cases.</p>\n";
+  defects_table(out, runs);
+  out += "<h2>Verdicts per target</h2>\n";
   counts_table(out, runs);
   out += "</section>\n";
   legend(out);

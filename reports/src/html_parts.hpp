@@ -38,13 +38,17 @@ std::string case_anchor(std::string_view id);
 void verdict_badge(std::string& out, results::verdict v);
 /// <a href="https://www.rfc-editor.org/rfc/rfcNNNN#section-X.Y">RFC NNNN X.Y</a>
 void cite_link(std::string& out, const results::rfc_ref& r);
+/// <a href="#case-ID"><code>ID</code></a>, or only the <code> when the case is not
+/// on the page (`linked` false): a link must not lead nowhere.
+void case_link(std::string& out, std::string_view id, bool linked, const html_options& opt);
 /// Microseconds as milliseconds with three decimals: "12.345".
 std::string format_ms(std::chrono::microseconds us);
 /// "97.3%" of num/den, "–" when den is 0.
 std::string percent(std::size_t num, std::size_t den);
-/// A case is listed among the security findings when a finding says so, or when
-/// it failed and is tagged "security" (design.md: security findings are FAIL with
-/// tag security).
+/// A case is listed among the security findings when a finding it counts says so,
+/// or when it failed and is tagged "security" (design.md: security findings are
+/// FAIL with tag security). A security defect noted in other cases is listed once,
+/// in the case it counts in.
 bool security_case(const results::case_result& c);
 constexpr results::verdict all_verdicts[] = {results::verdict::pass, results::verdict::fail, results::verdict::warn,
                                              results::verdict::skip, results::verdict::error};
@@ -91,6 +95,13 @@ void render_header(std::string& out, const results::run_result& run, const html_
 void render_counts(std::string& out, const results::run_result& run);
 void render_security(std::string& out, const results::run_result& run, const html_options& opt);
 void render_rates(std::string& out, const results::run_result& run);
+
+// --- html_defects.cpp: the distinct defects (results/defects.hpp) -----------------
+/// The defect tiles beside the verdict counts (inside the summary section).
+void render_defect_counts(std::string& out, const results::run_result& run);
+/// The "Distinct defects" section: each defect with its level, citation, example
+/// text, the case it counts in and the other cases it was seen in.
+void render_defects(std::string& out, const results::run_result& run, const html_options& opt);
 
 // --- html_diff.cpp: the baseline comparison ----------------------------------------
 void render_diff(std::string& out, const baseline_diff& diff, const results::run_result& run,

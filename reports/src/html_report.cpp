@@ -1,6 +1,7 @@
-// The single-run HTML report: the summary on top (counts, security findings, the
-// baseline comparison when given, pass rates), then the filter bar and every case
-// grouped by suite. See html_report.hpp; the parts are in html_*.cpp.
+// The single-run HTML report: the summary on top (verdict counts and distinct
+// defects, security findings, the defects listed, the baseline comparison when
+// given, pass rates), then the filter bar and every case grouped by suite. See
+// html_report.hpp; the parts are in html_*.cpp.
 #include "smtpspec/reports/html_report.hpp"
 
 #include <algorithm>
@@ -66,6 +67,7 @@ std::string to_html(const results::run_result& run, const html_options& opt) {
   html::render_header(out, run, opt);
   html::render_counts(out, run);
   html::render_security(out, run, opt);
+  html::render_defects(out, run, opt);
   if (opt.diff) html::render_diff(out, *opt.diff, run, opt);
   html::render_rates(out, run);
 

@@ -1,6 +1,6 @@
 // The static top of the single-run report: what was tested (target, banner,
-// extensions, options), the verdict counts, the security findings, and pass rates
-// by RFC and by tag. Plain HTML: it reads the same with JavaScript off.
+// extensions, options), the verdict counts (with the distinct defects beside
+// them, html_defects.cpp), the security findings, and pass rates by RFC and by tag. Plain HTML: it reads the same with JavaScript off.
 #include <algorithm>
 #include <map>
 
@@ -142,7 +142,9 @@ void render_counts(std::string& out, const results::run_result& run) {
   out += "<li><div class=box><span class=n id=pass-rate>" + percent(t[results::verdict::pass], t.ran()) +
          "</span><span class=l>passed of the cases run</span></div></li>\n</ul>\n";
   verdict_bar(out, t);
-  out += "\n</section>\n";
+  out += '\n';
+  render_defect_counts(out, run);
+  out += "</section>\n";
 }
 
 void render_security(std::string& out, const results::run_result& run, const html_options& opt) {
@@ -159,14 +161,13 @@ void render_security(std::string& out, const results::run_result& run, const htm
   for (const auto* c : hits) {
     out += "<li>";
     verdict_badge(out, c->outcome);
-    out += " <a href=\"#";
-    escape(out, case_anchor(c->id), escape_mode::text, opt.text_limit);
-    out += "\"><code>";
-    escape(out, c->id, escape_mode::text, opt.text_limit);
-    out += "</code></a> ";
+    out += ' ';
+    case_link(out, c->id, true, opt);
+    out += ' ';
     escape(out, c->title, escape_mode::text, opt.text_limit);
-    // The first security finding says what went wrong; else the verdict's reason.
-    auto f = std::find_if(c->findings.begin(), c->findings.end(), [](const auto& x) { return x.security; });
+    // The first security finding it counts says what went wrong; else the
+    // verdict's reason.
+    auto f = std::find_if(c->findings.begin(), c->findings.end(), [](const auto& x) { return x.security && x.counted; });
     const std::string& why = f != c->findings.end() ? f->text : c->reason;
     if (!why.empty()) out += " \u2014 <span class=note>", escape(out, why, escape_mode::text, 600), out += "</span>";
     out += "</li>\n";

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "smtpspec/reference/text.hpp"
+#include "smtpspec/reports/defect_counts.hpp"
 #include "smtpspec/results/visible.hpp"
 
 namespace smtpspec::reports {
@@ -134,27 +135,47 @@ std::string message(const results::case_result& c, const junit_options& opt) {
   return field(m, opt.message_limit);
 }
 
-/// "Requirement", "Reason" and each finding with expected/observed: the body of a
-/// <failure>/<error>, or the head of <system-out> for WARN and PASS.
+/// One numbered finding with expected/observed; a note names the case it counts in.
+void finding_text(std::string& out, std::size_t n, const results::case_finding& f, const junit_options& opt) {
+  out += std::to_string(n) + ". [" + level_name(f.strength) + ", " + f.cite.to_string();
+  if (f.step >= 0) out += ", step " + std::to_string(f.step + 1);
+  if (f.security) out += ", security";
+  if (!f.counted) out += ", note: counted in " + field(f.owner, opt.text_limit);
+  out += "] " + field(f.text, opt.text_limit) + "\n";
+  if (!f.expected.empty()) out += "   expected: " + field(f.expected, opt.text_limit) + "\n";
+  if (!f.observed.empty()) out += "   observed: " + field(f.observed, opt.text_limit) + "\n";
+}
+
+/// The findings that count here (`counted`) or the notes, numbered, at most
+/// opt.max_findings of them.
+std::string finding_list(const results::case_result& c, bool counted, const junit_options& opt) {
+  std::string out;
+  std::size_t n = 0, all = 0;
+  for (const auto& f : c.findings) {
+    if (f.counted != counted) continue;
+    if (++all > opt.max_findings) continue;
+    finding_text(out, ++n, f, opt);
+  }
+  if (all > n) out += "... " + std::to_string(all - n) + (counted ? " more findings not shown\n" : " more notes not shown\n");
+  return out;
+}
+
+/// "Requirement", "Reason" and each finding that counts in this case with
+/// expected/observed: the body of a <failure>/<error>, or the head of
+/// <system-out> for WARN and PASS. The failure is this case's own: findings that
+/// count in another case are left to notes_text().
 std::string findings_text(const results::case_result& c, const junit_options& opt) {
   std::string out;
   if (!c.requirement.empty()) out += "Requirement: " + xml_safe(c.requirement, true, opt.text_limit) + "\n";
   if (!c.reason.empty()) out += "Reason: " + xml_safe(c.reason, true, opt.text_limit) + "\n";
-  std::size_t n = 0;
-  for (const auto& f : c.findings) {
-    if (n == opt.max_findings) {
-      out += "... " + std::to_string(c.findings.size() - n) + " more findings not shown\n";
-      break;
-    }
-    ++n;
-    out += std::to_string(n) + ". [" + level_name(f.strength) + ", " + f.cite.to_string();
-    if (f.step >= 0) out += ", step " + std::to_string(f.step + 1);
-    if (f.security) out += ", security";
-    out += "] " + field(f.text, opt.text_limit) + "\n";
-    if (!f.expected.empty()) out += "   expected: " + field(f.expected, opt.text_limit) + "\n";
-    if (!f.observed.empty()) out += "   observed: " + field(f.observed, opt.text_limit) + "\n";
-  }
-  return out;
+  return out + finding_list(c, true, opt);
+}
+
+/// The defects seen in this case that count in another (one defect, one failure),
+/// for <system-out>; empty when there are none.
+std::string notes_text(const results::case_result& c, const junit_options& opt) {
+  std::string list = finding_list(c, false, opt);
+  return list.empty() ? list : "Notes (counted in other cases, not in this verdict):\n" + list;
 }
 
 // --- the transcript -----------------------------------------------------------------
@@ -316,6 +337,7 @@ tally write_case(pugi::xml_node suite, const results::case_result& c, const std:
     // warning, MAY-level findings) goes to system-out where consumers show it.
     out += findings_text(c, opt);
   }
+  out += notes_text(c, opt);
   out += "Transcript:\n" + transcript_text(c, opt.transcript_limit);
   text_element(tc, "system-out", out);
   return t;
@@ -375,6 +397,17 @@ void write_properties(pugi::xml_node suite, const results::run_result& run, cons
   add("options.filters", join(run.options.filters));
   add("run.started_at", run.started_at);
   add("run.finished_at", run.finished_at);
+  // Beside the case counts (the suite's attributes): the run's distinct defects,
+  // one per rule and observation (results/defects.hpp). Left out for an older
+  // report that never grouped its findings: there the number is unknown, not 0.
+  if (const auto n = count_defects(run); n.recorded) {
+    add("distinct_defects", std::to_string(n.total));
+    add("distinct_defects.security", std::to_string(n.security));
+    add("distinct_defects.must", std::to_string(n[ref::level::must]));
+    add("distinct_defects.should", std::to_string(n[ref::level::should]));
+    // MAY findings make no defect; a report that has one all the same shows it.
+    if (n[ref::level::may]) add("distinct_defects.may", std::to_string(n[ref::level::may]));
+  }
 }
 
 tally write_suite(pugi::xml_node root, const suite_group& g, std::size_t id, const results::run_result& run,

@@ -1,8 +1,8 @@
 // The HTML report on synthetic runs: the escaping helper octet by octet, hostile
 // text in every field (checked structurally: every tag and attribute on the page
 // is one the writer emits), truncation and size bounds, counts and pass rates,
-// the security list, the baseline sections, the matrix, the CSP hash, and that
-// nothing outside the page is referenced. The real-browser test is in browser/.
+// the distinct defects and the notes, the security list, the baseline sections,
+// the matrix, the CSP hash, and that nothing outside the page is referenced. The real-browser test is in browser/.
 #include "smtpspec/reports/html_report.hpp"
 
 #include <gtest/gtest.h>
@@ -19,6 +19,7 @@
 #include "html_parts.hpp"
 #include "smtpspec/reference/text.hpp"
 #include "smtpspec/reports/baseline.hpp"
+#include "smtpspec/results/defects.hpp"
 
 namespace smtpspec::reports {
 namespace {
@@ -124,7 +125,7 @@ void expect_only_our_markup(const std::string& out) {
       "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "dl", "dt", "dd",
       "code", "span", "ul", "li", "a", "div", "section", "table", "thead", "tbody", "tr", "th", "td",
       "details", "summary", "blockquote", "footer", "i", "b", "u", "main", "label", "input", "select",
-      "option", "button", "noscript", "script", "strong"};
+      "option", "button", "noscript", "script", "strong", "ol"};
   static const std::set<std::string> attrs = {
       "lang", "charset", "http-equiv", "content", "name", "class", "id", "href", "rel", "title", "style",
       "type", "value", "hidden", "role", "placeholder", "autocomplete", "colspan", "data-open"};
@@ -209,6 +210,40 @@ results::run_result make_run() {
   r.cases.push_back(make_case("b.error", "s2", results::verdict::error, {"starttls", "security"}, {{3207, "4.2"}}));
   r.cases.push_back(make_case("b.pass-with-finding", "s2", results::verdict::pass, {}, {{3207, "4.2"}}));
   r.cases.back().findings.push_back({reference::level::must, {3207, "4.2"}, "injected reply", "none", "250 OK", 2, true});
+  return r;
+}
+
+/// A run grouped by results::assign_defects, as the CLI does: a server without VRFY
+/// (one MUST defect seen in three cases, owned by the VRFY case), a SHOULD
+/// finding of its own in one of them, and a security defect seen in two cases.
+results::run_result defect_run() {
+  using results::verdict;
+  results::run_result r = make_run();
+  r.cases.clear();
+  const results::case_finding vrfy{reference::level::must, {5321, "3.5.3"}, "VRFY: 502 (not implemented)", "250/251/252",
+                                   "502 5.5.1 VRFY not implemented", 1};
+  auto with = [](results::case_finding f, std::string rule, std::string observation) {
+    f.rule = std::move(rule);
+    f.observation = std::move(observation);
+    return f;
+  };
+  r.cases.push_back(make_case("vrfy.implemented", "s1", verdict::pass, {"vrfy"}, {{5321, "3.5.3"}}));
+  r.cases.back().findings.push_back(with(vrfy, "VRFY must be implemented", "502 to VRFY"));
+  r.cases.push_back(make_case("help.after-vrfy", "s1", verdict::pass, {}, {{5321, "4.1.1.8"}}));
+  r.cases.back().findings.push_back(with(vrfy, "VRFY must be implemented", "502 to VRFY"));
+  r.cases.push_back(make_case("noop.after-vrfy", "s1", verdict::pass, {}, {{5321, "4.1.1.9"}}));
+  r.cases.back().findings.push_back(with(vrfy, "VRFY must be implemented", "502 to VRFY"));
+  r.cases.back().findings.push_back(with({reference::level::should, {5321, "4.1.1.9"}, "NOOP with a parameter: 501",
+                                          "250", "501 no parameters", 2},
+                                         "NOOP's parameter should be ignored", "501 to NOOP x"));
+  const results::case_finding smuggled{reference::level::must, {5321, "4.1.1.4"}, "a reply arrived that answers no command",
+                                       "no reply", "250 2.0.0 queued", 3, true};
+  r.cases.push_back(make_case("smuggling.lf-dot-lf", "s2", verdict::pass, {"smuggling", "security"}, {{5321, "4.1.1.4"}}));
+  r.cases.back().findings.push_back(with(smuggled, "end of data only at CRLF.CRLF", "reply after lf_dot_lf"));
+  r.cases.push_back(make_case("data.bare-lf", "s2", verdict::pass, {"data"}, {{5321, "2.3.8"}}));
+  r.cases.back().findings.push_back(with(smuggled, "end of data only at CRLF.CRLF", "reply after lf_dot_lf"));
+  r.cases.push_back(make_case("ehlo.plain", "s2", verdict::pass, {}, {{5321, "4.1.1.1"}}));
+  r.defects = results::assign_defects(r.cases, false);
   return r;
 }
 
@@ -346,6 +381,21 @@ TEST(html_report, hostile_text_in_every_field_is_shown_as_text) {
     for (auto k : {ev::client_bytes, ev::server_bytes, ev::tls_started, ev::closed, ev::note})
       c.transcript.push_back(event(k, 4000, hostile));
   }
+  // A note whose owner is hostile, and defects made of hostile text throughout.
+  run.cases[0].findings.back().counted = false;
+  run.cases[0].findings.back().owner = run.cases[1].id;
+  run.cases[1].findings.back().counted = false;
+  run.cases[1].findings.back().owner = hostile;
+  for (auto strength : {reference::level::must, reference::level::should, reference::level::may}) {
+    results::defect d;
+    d.strength = strength;
+    d.cite = {5321, hostile};
+    d.rule = d.observation = d.text = hostile;
+    d.security = strength == reference::level::must;
+    d.owner = strength == reference::level::should ? hostile : run.cases[1].id;
+    d.cases = {run.cases[0].id, hostile, run.cases[1].id};
+    run.defects.push_back(d);
+  }
   baseline_diff diff;
   diff.baseline_started_at = diff.baseline_target = hostile;
   diff.worse = diff.fixed = diff.known_failures = diff.other_changes = {
@@ -366,6 +416,15 @@ TEST(html_report, hostile_text_in_every_field_is_shown_as_text) {
   EXPECT_NE(out.find("\u27e8ed\u27e9\u27e8a0\u27e9\u27e880\u27e9"), std::string::npos);
   EXPECT_NE(out.find("\u27e8U+202E\u27e9"), std::string::npos);
   EXPECT_NE(out.find("<i>\u27e8U+240D\u27e9\u27e8U+240A\u27e9</i>"), std::string::npos);
+  // Inside the defect entries and the notes too.
+  const auto defects = between(out, "<section id=defects>", "</section>");
+  EXPECT_EQ(count(defects, "<li class=\"defect "), 3u);
+  EXPECT_NE(defects.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_EQ(defects.find("<script"), std::string::npos);
+  EXPECT_NE(out.find("id=\"count-defects-MAY\" data-count=\"1\""), std::string::npos);
+  EXPECT_NE(out.find("<span class=owner>counts in <a href=\"#case-"), std::string::npos);
+  EXPECT_NE(out.find("<span class=owner>counts in <a href=\"#" + html::case_anchor(hostile) + "\"><code>&lt;script&gt;"),
+            std::string::npos);
 
   const auto matrix = to_html_matrix({run, make_run()});
   expect_only_our_markup(matrix);
@@ -497,6 +556,161 @@ TEST(html_report, case_shows_citations_requirement_findings_and_transcript) {
             std::string::npos);
 }
 
+TEST(html_report, distinct_defects_beside_the_case_counts) {
+  const auto run = defect_run();
+  ASSERT_EQ(run.defects.size(), 3u);
+  const auto out = to_html(run);
+  expect_only_our_markup(out);
+  const auto summary = between(out, "<section id=summary>", "</section>");
+  // Six cases, two of them FAIL; three defects: the one without VRFY counts once.
+  EXPECT_NE(summary.find("id=\"count-FAIL\" data-count=\"2\">2<"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("id=\"count-WARN\" data-count=\"1\">1<"), std::string::npos);
+  EXPECT_NE(summary.find("<span class=n id=\"count-defects\" data-count=\"3\">3</span><span class=l>distinct "
+                         "defects</span>"),
+            std::string::npos)
+      << summary;
+  // Security first, then by level (a MAY tile only when there is such a defect).
+  const auto sec = summary.find("id=\"count-defects-security\" data-count=\"1\">1<");
+  const auto must = summary.find("id=\"count-defects-MUST\" data-count=\"2\">2<");
+  const auto should = summary.find("id=\"count-defects-SHOULD\" data-count=\"1\">1<");
+  ASSERT_NE(sec, std::string::npos);
+  ASSERT_NE(must, std::string::npos);
+  ASSERT_NE(should, std::string::npos);
+  EXPECT_LT(sec, must);
+  EXPECT_LT(must, should);
+  EXPECT_EQ(summary.find("count-defects-MAY"), std::string::npos);
+  EXPECT_EQ(out.find("id=defects-unknown"), std::string::npos);
+}
+
+TEST(html_report, distinct_defects_section_lists_each_defect_with_its_cases) {
+  const auto out = to_html(defect_run());
+  const auto sec = between(out, "<section id=defects>", "</section>");
+  EXPECT_NE(sec.find("<h2>Distinct defects (3)</h2>"), std::string::npos) << sec;
+  EXPECT_EQ(count(sec, "<li class=\"defect "), 3u);
+  // Security first: the smuggling defect, then VRFY (MUST), then NOOP (SHOULD).
+  const auto smuggling = sec.find("a reply arrived that answers no command");
+  const auto vrfy = sec.find("VRFY: 502 (not implemented)");
+  const auto noop = sec.find("NOOP with a parameter: 501");
+  ASSERT_NE(smuggling, std::string::npos);
+  ASSERT_NE(vrfy, std::string::npos);
+  ASSERT_NE(noop, std::string::npos);
+  EXPECT_LT(smuggling, vrfy);
+  EXPECT_LT(vrfy, noop);
+  // One entry: level, linked citation, example text, observation, the owning case
+  // with its verdict, the cases it is a note in.
+  const auto entry = sec.substr(sec.rfind("<li", vrfy), sec.find("</li>", vrfy) - sec.rfind("<li", vrfy));
+  EXPECT_NE(entry.find("<li class=\"defect MUST\"><div class=fh><span class=lvl>MUST</span> <a href=\"https://"
+                       "www.rfc-editor.org/rfc/rfc5321#section-3.5.3\" rel=\"noopener noreferrer\">RFC 5321 3.5.3</a>"
+                       "</div><p>VRFY: 502 (not implemented)</p>"),
+            std::string::npos)
+      << entry;
+  EXPECT_NE(entry.find("<p class=obs>Observed: <span class=mono>502 to VRFY</span></p>"), std::string::npos);
+  EXPECT_NE(entry.find("Counts in <span class=\"v FAIL\">FAIL</span> <a href=\"#case-vrfy.implemented\"><code>"
+                       "vrfy.implemented</code></a> \u00b7 a note in 2 other cases: <a href=\"#case-help.after-vrfy\">"
+                       "<code>help.after-vrfy</code></a>, <a href=\"#case-noop.after-vrfy\"><code>noop.after-vrfy</code>"
+                       "</a></p>"),
+            std::string::npos)
+      << entry;
+  EXPECT_NE(sec.find("<span class=sec>security</span>"), std::string::npos);
+  // Before the baseline and the pass rates: right under the security findings.
+  EXPECT_LT(out.find("<section id=security"), out.find("<section id=defects>"));
+  EXPECT_LT(out.find("<section id=defects>"), out.find("<section id=rates>"));
+
+  // A run without a MUST or SHOULD finding: none, said so.
+  auto clean = defect_run();
+  for (auto& c : clean.cases) c.findings.clear();
+  clean.defects = results::assign_defects(clean.cases, false);
+  const auto none = to_html(clean);
+  EXPECT_NE(none.find("<section id=defects class=\"callout ok\"><h2>Distinct defects: none</h2>"), std::string::npos);
+  EXPECT_NE(none.find("id=\"count-defects\" data-count=\"0\""), std::string::npos);
+}
+
+TEST(html_report, a_note_is_rendered_as_a_note_linked_to_its_owner) {
+  const auto out = to_html(defect_run());
+  // The VRFY defect counts in vrfy.implemented: a finding there.
+  const auto owner = between(out, "id=\"case-vrfy.implemented\"", "</details>");
+  EXPECT_NE(owner.find("<h3>Findings (1)</h3>\n<div class=\"finding MUST\">"), std::string::npos) << owner;
+  EXPECT_EQ(owner.find("noted"), std::string::npos);
+  EXPECT_EQ(owner.find("<h3>Notes"), std::string::npos);
+
+  // help.after-vrfy saw it too: a note, visibly apart, linked to the owner; the
+  // case passes (its own requirement holds) and says why.
+  const auto noted = between(out, "id=\"case-help.after-vrfy\"", "</details>");
+  EXPECT_NE(noted.find("<summary><span class=\"v PASS\">PASS</span>"), std::string::npos) << noted;
+  EXPECT_NE(noted.find("<span class=nts>1 note</span>"), std::string::npos);
+  EXPECT_EQ(noted.find("<h3>Findings"), std::string::npos) << "nothing counts here";
+  EXPECT_NE(noted.find("<h3>Notes (1)</h3>"), std::string::npos);
+  EXPECT_NE(noted.find("<div class=\"finding noted MUST\"><div class=fh><span class=lvl>MUST</span> <span class=nt>"
+                       "note</span> <a href=\"https://www.rfc-editor.org/rfc/rfc5321#section-3.5.3\""),
+            std::string::npos)
+      << noted;
+  EXPECT_NE(noted.find("<span class=owner>counts in <a href=\"#case-vrfy.implemented\"><code>vrfy.implemented</code>"
+                       "</a></span>"),
+            std::string::npos);
+  EXPECT_NE(noted.find("<dt>Verdict</dt><dd><span class=\"v PASS\">PASS</span> its own requirement holds; also seen "
+                       "here: VRFY: 502 (not implemented) [MUST, RFC 5321 3.5.3, counted in vrfy.implemented]</dd>"
+                       "<dt>Counted elsewhere</dt><dd><a href=\"#case-vrfy.implemented\"><code>vrfy.implemented</code>"
+                       "</a></dd>"),
+            std::string::npos)
+      << noted;
+
+  // noop.after-vrfy: its own SHOULD finding first (the WARN), then the note.
+  const auto both = between(out, "id=\"case-noop.after-vrfy\"", "</details>");
+  EXPECT_NE(both.find("<summary><span class=\"v WARN\">WARN</span>"), std::string::npos);
+  const auto own = both.find("<h3>Findings (1)</h3>\n<div class=\"finding SHOULD\">");
+  const auto note = both.find("<h3>Notes (1)</h3>");
+  ASSERT_NE(own, std::string::npos) << both;
+  ASSERT_NE(note, std::string::npos);
+  EXPECT_LT(own, note);
+  EXPECT_NE(both.find("<div class=\"finding noted MUST\">", note), std::string::npos);
+
+  // The stylesheet draws a note apart (dashed, muted).
+  EXPECT_NE(tokenize(out).style.find(".finding.noted{border-style:dashed"), std::string::npos);
+}
+
+TEST(html_report, a_security_defect_is_listed_once_in_the_case_it_counts_in) {
+  const auto out = to_html(defect_run());
+  const auto sec = between(out, "<section id=security", "</section>");
+  EXPECT_NE(sec.find("Security findings (1)"), std::string::npos) << sec;
+  EXPECT_NE(sec.find("href=\"#case-smuggling.lf-dot-lf\""), std::string::npos);
+  EXPECT_EQ(sec.find("data.bare-lf"), std::string::npos) << "a note is not a second security finding";
+  const auto noted = between(out, "id=\"case-data.bare-lf\"", "</summary>");
+  EXPECT_EQ(noted.find("<span class=sec>"), std::string::npos) << noted;
+}
+
+TEST(html_report, an_older_report_without_defects_says_so) {
+  // make_run() has a MUST finding and no defects: written before findings were
+  // grouped. Its defect count is unknown, not 0, and every finding counts.
+  const auto out = to_html(make_run());
+  EXPECT_NE(out.find("<p class=note id=defects-unknown>"), std::string::npos);
+  EXPECT_EQ(out.find("id=\"count-defects\""), std::string::npos);
+  EXPECT_EQ(out.find("<section id=defects"), std::string::npos);
+  EXPECT_EQ(out.find("<h3>Notes"), std::string::npos);
+  EXPECT_NE(out.find("<h3>Findings (1)</h3>"), std::string::npos);
+}
+
+TEST(html_report, the_defect_list_stays_bounded) {
+  auto run = defect_run();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3000; ++i) ids.push_back("case-" + std::to_string(i));
+  for (int i = 0; i < 2000; ++i) {
+    results::defect d;
+    d.cite = {5321, "4.2"};
+    d.text = std::string(16 * 1024, '\xff');
+    d.observation = std::string(16 * 1024, '<');
+    d.owner = "vrfy.implemented";
+    d.cases = ids;
+    run.defects.push_back(std::move(d));
+  }
+  const auto out = to_html(run);
+  EXPECT_NE(out.find("\u2026 1503 more defects not listed"), std::string::npos);
+  EXPECT_NE(out.find("a note in 3000 other cases: "), std::string::npos);
+  EXPECT_NE(out.find(" \u2026 2950 more</p>"), std::string::npos);
+  EXPECT_NE(out.find("id=\"count-defects\" data-count=\"2003\""), std::string::npos);
+  // 500 entries of 1 KiB of text and observation (0xff shows as 8 octets) and 50 links.
+  EXPECT_LT(out.size(), 500u * (1024 * 8 + 1024 * 4 + 50 * 60 + 1024) + 256 * 1024);
+}
+
 TEST(html_report, security_findings_come_first) {
   const auto out = to_html(make_run());
   const auto sec = between(out, "<section id=security", "</section>");
@@ -569,6 +783,39 @@ TEST(html_report, matrix_highlights_rows_that_differ) {
   EXPECT_NE(out.find("id=f-diff"), std::string::npos);
   // Grouped by suite.
   EXPECT_EQ(count(out, "<tbody class=group><tr class=grp>"), 2u);
+}
+
+TEST(html_report, matrix_gives_distinct_defects_per_target) {
+  auto a = defect_run();
+  auto b = defect_run();
+  b.target.address = "other.example:25";
+  for (auto& c : b.cases) c.findings.clear();
+  b.cases[0].findings.push_back({reference::level::should, {5321, "3.5.3"}, "VRFY: 252", "250", "252 maybe", 0});
+  b.defects = results::assign_defects(b.cases, false);
+  auto old = make_run();  // an older report: findings, no defects
+  old.target.address = "old.example:25";
+  const auto out = to_html_matrix({a, b, old});
+  expect_only_our_markup(out);
+  const auto table = between(out, "<table class=t id=matrix-defects>", "</table>");
+  EXPECT_NE(table.find("<tr data-target=\"0\"><td><code>mx.example:25</code></td><td class=num data-defects=\"total\">3"
+                       "</td><td class=num data-defects=\"security\">1</td><td class=num data-defects=\"MUST\">2</td>"
+                       "<td class=num data-defects=\"SHOULD\">1</td></tr>"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("<tr data-target=\"1\"><td><code>other.example:25</code></td><td class=num data-defects=\"total\">"
+                       "1</td><td class=\"num zero\" data-defects=\"security\">0</td><td class=\"num zero\" "
+                       "data-defects=\"MUST\">0</td><td class=num data-defects=\"SHOULD\">1</td></tr>"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("<tr data-target=\"2\"><td><code>old.example:25</code></td><td class=\"num zero\" colspan=\"4\">"
+                       "not recorded"),
+            std::string::npos)
+      << table;
+  // Before the verdict counts, and in each target's column head.
+  EXPECT_LT(out.find("id=matrix-defects"), out.find("id=matrix-counts"));
+  EXPECT_NE(out.find("<span class=df>3 distinct defects</span></th>"), std::string::npos);
+  EXPECT_NE(out.find("<span class=df>1 distinct defect</span></th>"), std::string::npos);
+  EXPECT_NE(out.find("<span class=df>distinct defects not recorded</span></th>"), std::string::npos);
 }
 
 TEST(html_report, csp_allows_exactly_the_one_script) {

@@ -1,5 +1,6 @@
 // The JUnit writer on synthetic results: structure, counts, names, messages,
-// C-locale times, properties, hostile strings, the transcript cut, and validity
+// C-locale times, properties (the distinct defects among them), notes of defects
+// that count in another case, hostile strings, the transcript cut, and validity
 // against reports/junit.xsd (with xmllint, a required tool), including checks
 // that the schema rejects broken files so that it is not vacuous.
 #include "smtpspec/reports/junit_report.hpp"
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "smtpspec/reference/text.hpp"
+#include "smtpspec/results/defects.hpp"
 
 namespace smtpspec::reports {
 namespace {
@@ -188,6 +190,30 @@ results::run_result every_verdict() {
   r.cases.push_back(make_case("rfc3030.bdat.last", "rfc5321.data", results::verdict::skip, "the target does not advertise CHUNKING"));
   r.cases.push_back(make_case("rfc5321.data.error", "rfc5321.data", results::verdict::error, "cannot connect to mx: refused"));
   return r;
+}
+
+/// every_verdict() grouped into defects as the CLI does (results::assign_defects),
+/// with one more FAIL: data-before-rcpt, whose own finding breaks 4.1.4 and which
+/// also saw the RCPT-without-MAIL defect that counts in rcpt-before-mail (listed
+/// first, so a writer that took the first finding would take the note).
+results::run_result with_defects() {
+  auto r = every_verdict();
+  r.cases[3].inconclusive = r.cases[3].reason;  // SKIP and ERROR as the runner records them
+  r.cases[4].error = r.cases[4].reason;
+  const auto rcpt_without_mail = r.cases[1].findings[0];
+  auto both = make_case("rfc5321.ordering.data-before-rcpt", "rfc5321.ordering", results::verdict::fail);
+  both.findings.push_back(rcpt_without_mail);
+  both.findings.push_back({ref::level::must, {5321, "4.1.4"}, "DATA without RCPT must get 503", "503", "354 go", 3});
+  r.cases.push_back(both);
+  r.cases[2].findings.push_back(rcpt_without_mail);  // the WARN case saw it too
+  r.defects = results::assign_defects(r.cases, false);
+  return r;
+}
+
+std::map<std::string, std::string> properties(pugi::xml_node suite) {
+  std::map<std::string, std::string> props;
+  for (auto p : suite.child("properties").children("property")) props[p.attribute("name").value()] = p.attribute("value").value();
+  return props;
 }
 
 pugi::xml_node testcase(const pugi::xml_document& doc, const std::string& id) {
@@ -360,6 +386,81 @@ TEST(junit_report, properties_describe_target_and_options) {
   EXPECT_EQ(count_children(second.child("properties"), "property"), props.size());
 }
 
+TEST(junit_report, properties_give_the_distinct_defects) {
+  const auto run = with_defects();
+  ASSERT_EQ(run.defects.size(), 4u);
+  const auto xml = to_junit(run);
+  auto doc = parse(xml);
+  // rcpt-before-mail: 3.3 and the 4.2 security finding; data-before-rcpt: 4.1.4;
+  // no-rcpt: 4.1.1.4 at SHOULD. Seen in three cases, 3.3 is still one defect.
+  for (auto s : doc.child("testsuites").children("testsuite")) {
+    auto props = properties(s);
+    EXPECT_EQ(props["distinct_defects"], "4") << s.attribute("name").value();
+    EXPECT_EQ(props["distinct_defects.security"], "1");
+    EXPECT_EQ(props["distinct_defects.must"], "3");
+    EXPECT_EQ(props["distinct_defects.should"], "1");
+    EXPECT_EQ(props.count("distinct_defects.may"), 0u);
+  }
+  auto v = validate(xml);
+  EXPECT_EQ(v.status, 0) << v.output;
+
+  // An older report (findings, no defects): the count is unknown, so left out.
+  auto old = properties(parse(to_junit(every_verdict())).child("testsuites").child("testsuite"));
+  EXPECT_EQ(old.count("distinct_defects"), 0u);
+  EXPECT_EQ(old.count("distinct_defects.must"), 0u);
+  EXPECT_EQ(old["target.address"], "mx.example.test:2525");
+  // A run with nothing found: 0, not unknown.
+  auto clean = every_verdict();
+  for (auto& c : clean.cases) c.findings.clear();
+  EXPECT_EQ(properties(parse(to_junit(clean)).child("testsuites").child("testsuite"))["distinct_defects"], "0");
+}
+
+TEST(junit_report, a_failure_holds_its_own_findings_and_notes_go_to_system_out) {
+  const auto run = with_defects();
+  const auto xml = to_junit(run);
+  auto doc = parse(xml);
+  // Which testcases fail is the verdicts' business: two FAIL, one ERROR, one SKIP.
+  std::size_t fails = 0;
+  for (const auto& c : run.cases) fails += c.outcome == results::verdict::fail;
+  EXPECT_EQ(fails, 2u);
+  EXPECT_EQ(attr_count(doc.child("testsuites"), "failures"), fails);
+  EXPECT_EQ(attr_count(doc.child("testsuites"), "errors"), 1u);
+  EXPECT_EQ(attr_count(doc.child("testsuites"), "skipped"), 1u);
+  expect_consistent_counts(doc);
+
+  auto tc = testcase(doc, "rfc5321.ordering.data-before-rcpt");
+  auto f = tc.child("failure");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(std::string(f.attribute("message").value()).rfind("DATA without RCPT must get 503", 0), 0u)
+      << f.attribute("message").value();
+  const std::string body = f.text().get();
+  EXPECT_NE(body.find("1. [MUST, RFC 5321 4.1.4, step 4] DATA without RCPT must get 503"), std::string::npos) << body;
+  EXPECT_EQ(body.find("RCPT without MAIL"), std::string::npos) << "a note in the failure: " << body;
+  const std::string out = tc.child("system-out").text().get();
+  EXPECT_NE(out.find("Notes (counted in other cases, not in this verdict):\n1. [MUST, RFC 5321 3.3, step 2, note: "
+                     "counted in rfc5321.ordering.rcpt-before-mail] RCPT without MAIL must get 503\n   expected: 503\n"),
+            std::string::npos)
+      << out;
+  EXPECT_LT(out.find("Notes ("), out.find("Transcript:"));
+
+  // The owner lists it as its own finding, and has no notes.
+  const auto owner = testcase(doc, "rfc5321.ordering.rcpt-before-mail");
+  EXPECT_NE(std::string(owner.child("failure").text().get()).find("1. [MUST, RFC 5321 3.3, step 2] RCPT without MAIL"),
+            std::string::npos);
+  EXPECT_EQ(std::string(owner.child("system-out").text().get()).find("Notes ("), std::string::npos);
+
+  // A passing testcase (WARN outside strict) shows its own finding, then the note.
+  const std::string warn = testcase(doc, "rfc5321.data.no-rcpt").child("system-out").text().get();
+  const auto own = warn.find("1. [SHOULD, RFC 5321 4.1.1.4, step 1] DATA needs a recipient");
+  const auto note = warn.find("Notes (counted in other cases, not in this verdict):\n1. [MUST, RFC 5321 3.3, step 2, "
+                              "note: counted in rfc5321.ordering.rcpt-before-mail]");
+  ASSERT_NE(own, std::string::npos) << warn;
+  ASSERT_NE(note, std::string::npos) << warn;
+  EXPECT_LT(own, note);
+  auto v = validate(xml);
+  EXPECT_EQ(v.status, 0) << v.output;
+}
+
 TEST(junit_report, xml_safe_escapes_what_xml_forbids_and_keeps_valid_text) {
   EXPECT_EQ(xml_safe("plain <&> text", false, 100), "plain <&> text");  // pugixml escapes markup
   EXPECT_EQ(xml_safe("a\0b"s, false, 100), "a\\0b");
@@ -399,7 +500,16 @@ TEST(junit_report, hostile_strings_everywhere_stay_escaped_and_valid) {
     c.findings.push_back({ref::level::must, {5321, "4.2"}, k_hostile, k_hostile, k_hostile, 0, true});
     c.transcript.push_back({results::transcript_event::kind::server_bytes, std::chrono::microseconds(9), k_hostile + "\r\n"});
     c.transcript.push_back({results::transcript_event::kind::note, std::chrono::microseconds(10), k_hostile});
+    // The same finding again, as a note that counts in a case of hostile name.
+    c.findings.push_back(c.findings.back());
+    c.findings.back().counted = false;
+    c.findings.back().owner = k_hostile;
   }
+  results::defect d;
+  d.cite = {5321, k_hostile};
+  d.rule = d.observation = d.text = d.owner = k_hostile;
+  d.cases = {k_hostile};
+  run.defects = {d, d};
   for (bool strict : {false, true}) {
     junit_options opt;
     opt.strict = strict;
@@ -430,6 +540,10 @@ TEST(junit_report, hostile_strings_everywhere_stay_escaped_and_valid) {
     const std::string out = tc.child("system-out").text().get();
     EXPECT_NE(out.find("S: <script>alert(1)</script> </system-out> ]]> &amp; & \"' \\0NUL \\x1b[2J"), std::string::npos)
         << out;
+    EXPECT_NE(out.find("note: counted in <script>alert(1)</script> </system-out> ]]> &amp; & \"' \\0NUL \\x1b[2J"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(properties(doc.child("testsuites").child("testsuite"))["distinct_defects"], "2");
     auto v = validate(xml);
     EXPECT_EQ(v.status, 0) << v.output;
   }

@@ -4,7 +4,8 @@
 Checks, on reports made by the real program:
   * the summary counts and pass-rate tables in the DOM equal the JSON report of
     the same run (built-in suites against the embedded server, with defects so
-    that there are failures and security findings);
+    that there are failures and security findings), and so do the distinct
+    defects (counts, the list with each defect's owner, the notes in each case);
   * the filter, driven by the URL fragment (#verdict=FAIL&q=smuggling ...),
     marks exactly the right cases hidden; a #case-ID link opens that case;
   * without JavaScript the summary and every case are there and the filter bar
@@ -353,15 +354,55 @@ def check_summary(dom, report, label):
         got = {tr.attrs["data-key"]: [int(tr.attrs["data-total"]), int(tr.attrs["data-pass"])]
                for tr in node.iter() if tr.tag == "tr" and "data-key" in tr.attrs}
         check(got == want, "%s: #%s %r differs from the JSON %r" % (label, table, got, want))
-    # The security list: cases with a security finding, or failed and tagged security.
+    # The security list: cases with a security finding they count (a note is listed
+    # in its owner), or failed and tagged security.
     want_sec = {c["id"] for c in report["cases"]
-                if any(f["security"] for f in c["findings"]) or (c["verdict"] == "FAIL" and "security" in c["tags"])}
+                if any(f["security"] and f.get("counted", True) for f in c["findings"])
+                or (c["verdict"] == "FAIL" and "security" in c["tags"])}
     sec = by_id(dom, "security")
     got_sec = {n.text() for n in sec.iter() if n.tag == "code"} if sec else set()
     check(got_sec == want_sec, "%s: security list %r, expected %r" % (label, sorted(got_sec), sorted(want_sec)))
     # Every case is on the page, once.
     ids = [case_id_of(n) for n in case_nodes(dom)]
     check(sorted(ids) == sorted(c["id"] for c in report["cases"]), label + ": the cases on the page differ")
+    check_defects(dom, report, label)
+
+
+def check_defects(dom, report, label):
+    """The distinct defects: tiles, the list (security first, each with its owner)
+    and the notes in each case, against the JSON."""
+    defects = report.get("defects", [])
+    want = {"count-defects": report.get("distinct_defects", 0),
+            "count-defects-security": sum(1 for d in defects if d["security"])}
+    for level in ("MUST", "SHOULD"):
+        want["count-defects-" + level] = sum(1 for d in defects if d["level"] == level)
+    check(want["count-defects"] == len(defects), label + ": JSON distinct_defects disagrees with its defects")
+    for ident, n in want.items():
+        node = by_id(dom, ident)
+        if check(node is not None, "%s: no #%s" % (label, ident)):
+            check(node.attrs.get("data-count") == str(n) and node.text().strip() == str(n),
+                  "%s: #%s shows %r, the JSON says %d" % (label, ident, node.text(), n))
+    section = by_id(dom, "defects")
+    if not check(section is not None, label + ": no #defects section"):
+        return
+    entries = [n for n in section.iter() if n.tag == "li" and "defect" in n.classes()]
+    owners = []
+    for e in entries:
+        where = next((n for n in e.iter() if n.tag == "p" and "where" in n.classes()), None)
+        code = next((n for n in where.iter() if n.tag == "code"), None) if where else None
+        owners.append(code.text() if code else None)
+    ordered = [d for d in defects if d["security"]] + [d for d in defects if not d["security"]]
+    check(owners == [d["owner"] for d in ordered][:500],
+          "%s: the defect list names the owners %r, expected %r" % (label, owners[:5], [d["owner"] for d in ordered][:5]))
+    # Each case shows as many notes as it has findings counted elsewhere (up to 30).
+    nodes = {case_id_of(n): n for n in case_nodes(dom)}
+    for c in report["cases"]:
+        notes = sum(1 for f in c["findings"] if not f.get("counted", True))
+        shown = sum(1 for n in nodes[c["id"]].iter() if n.tag == "div" and "noted" in n.classes()) \
+            if c["id"] in nodes else -1
+        check(shown == min(notes, 30), "%s: case %s shows %d notes, the JSON has %d" % (label, c["id"], shown, notes))
+    print("%s: %d distinct defects listed, %d notes" % (label, len(entries), sum(
+        1 for c in report["cases"] for f in c["findings"] if not f.get("counted", True))), flush=True)
 
 
 def check_filter(browser, html_path, report, fragment, **want):
@@ -568,6 +609,18 @@ def main():
                   "matrix #diff=1 shows %d rows, marks %d, expected %d" % (len(shown), len(marked), len(differ)))
             cnt = by_id(dom, "differing")
             check(cnt is not None and cnt.text() == str(len(differ)), "the matrix's count of differing rows")
+            # Distinct defects per target, as each JSON counts them.
+            table = by_id(dom, "matrix-defects")
+            if check(table is not None, "the matrix has no #matrix-defects"):
+                for i, run in enumerate((builtin, clean)):
+                    tr = next((n for n in table.iter() if n.tag == "tr" and n.attrs.get("data-target") == str(i)), None)
+                    cells = {n.attrs["data-defects"]: n.text() for n in tr.iter() if "data-defects" in n.attrs} \
+                        if tr else {}
+                    want = {"total": str(run["distinct_defects"]),
+                            "security": str(sum(1 for d in run["defects"] if d["security"]))}
+                    for level in ("MUST", "SHOULD"):
+                        want[level] = str(sum(1 for d in run["defects"] if d["level"] == level))
+                    check(cells == want, "matrix defects of target %d: %r, the JSON says %r" % (i, cells, want))
             print("matrix: %s, %d rows, %d differ" % (matrix, len(rows), len(differ)), flush=True)
             browser.screenshot(matrix, w("matrix-screenshot.png"))
 

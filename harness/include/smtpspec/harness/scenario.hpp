@@ -71,6 +71,13 @@ struct step {
   bool bdat_last = false;
   std::chrono::milliseconds duration{0};   ///< wait, read, expect_close
   reply_expectation expect;                ///< the (first) reply of this step
+  /// Replies (codes, classes) or a close that are findings of the case at this step
+  /// even where the model allows them: 421 before the 4.5.3.2 minimum timeouts.
+  reply_expectation fails_on;
+  /// What the (first) reply must be for the case to go on: otherwise the server
+  /// refused something the case needs, for a reason the RFC allows, and the case
+  /// is inconclusive (SKIP) rather than judged.
+  reply_expectation precondition;
   std::vector<reply_expectation> expect_each;  ///< batch: one per line (always; empty = as the model says)
   source_position where;
 };
@@ -112,6 +119,7 @@ struct client_checks {
   std::vector<std::string> must_send, must_not_send;  ///< verbs
   std::vector<std::string> plaintext_forbidden;       ///< verbs the client must not send outside TLS
   std::string first_after_tls;                        ///< the verb that must come first inside TLS
+  std::string first_command;                          ///< the verb that must open the session
 };
 
 /// What the client under test is configured to do (`--exec`, `--exec-starttls`,

@@ -43,10 +43,13 @@ enum class client_defect : std::uint32_t {
   continue_after_failed_starttls = 1u << 3,  ///< starttls-required, yet goes on in plaintext after 454 (RFC 3207 4.1)
   use_injected_reply = 1u << 4,              ///< reads octets queued after the 220 to STARTTLS as its EHLO reply (RFC 3207 4.2)
   no_ehlo_after_starttls = 1u << 5,          ///< goes straight to MAIL after the handshake, keeping old extensions (RFC 3207 4.2)
-  data_after_failed_recipients = 1u << 6,    ///< sends DATA (and the content) when every RCPT failed (RFC 5321 3.3)
+  /// when every RCPT failed, sends DATA and then the content whatever DATA's reply
+  /// (RFC 5321 3.3: "message data MUST NOT be sent unless a 354 reply is received")
+  data_after_failed_recipients = 1u << 6,
   no_quit = 1u << 7,                         ///< closes without QUIT (RFC 5321 4.1.1.10)
   no_helo_fallback = 1u << 8,                ///< after EHLO got 5yz, sends MAIL without HELO (RFC 5321 3.2, 4.1.4)
   ignore_size = 1u << 9,                     ///< sends a message larger than the advertised SIZE (RFC 1870 6.1)
+  helo_before_ehlo = 1u << 10,               ///< opens with HELO, then EHLO (RFC 5321 4.1.1.1: start with EHLO)
 };
 constexpr client_defect operator|(client_defect a, client_defect b) {
   return client_defect(std::uint32_t(a) | std::uint32_t(b));
@@ -93,6 +96,9 @@ struct submission {
   /// credentials are sent only inside TLS unless allow_plaintext_auth.
   std::string auth_user, auth_password;
   bool allow_plaintext_auth = false;
+  /// A refused AUTH does not stop the submission: RFC 4954 4, "If an AUTH command
+  /// fails, the client MAY proceed without authentication."
+  bool auth_optional = false;
   bool use_bdat_if_offered = false;       ///< BDAT n LAST instead of DATA with CHUNKING (RFC 3030)
   bool use_pipelining_if_offered = true;  ///< command groups with PIPELINING (RFC 2920)
   std::chrono::milliseconds reply_timeout{std::chrono::seconds(30)};    ///< for each reply

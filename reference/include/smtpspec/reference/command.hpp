@@ -92,6 +92,9 @@ enum class leniency : std::uint32_t {
   missing_angle_brackets = 1u << 1,  ///< "MAIL FROM:a@b"
   trailing_whitespace = 1u << 2,     ///< "NOOP " / "QUIT  "
   eight_bit = 1u << 3,               ///< octets >= 0x80 outside SMTPUTF8
+  /// "HELO [192.0.2.1]": RFC 5321 4.1.1.1's prose asks a client without a domain
+  /// name for an address literal, its grammar gives HELO a Domain only.
+  helo_address_literal = 1u << 4,
 };
 constexpr leniency operator|(leniency a, leniency b) { return leniency(std::uint32_t(a) | std::uint32_t(b)); }
 constexpr bool has(leniency set, leniency bit) { return (std::uint32_t(set) & std::uint32_t(bit)) != 0; }

@@ -46,6 +46,12 @@ enum class defect : std::uint32_t {
   /// LAST. The session stops answering and crashed() turns true; the I/O layer
   /// then kills the whole server, like a daemon that dereferenced a stale pointer.
   crash_on_data_after_bdat = 1u << 9,
+  /// Ends mail data at <LF>.<LF> like end_data_on_lf_dot_lf, answers it, then
+  /// silently discards everything up to the next <CRLF>.<CRLF>: a server that ends
+  /// the data early but never runs the smuggled commands (it refuses pipelined
+  /// input). Only the smuggling cases that wait after the look-alike (-waited)
+  /// see it: the reply to the early end arrives before the real end was sent.
+  end_data_on_lf_dot_lf_discard_rest = 1u << 10,
 };
 constexpr defect operator|(defect a, defect b) { return defect(std::uint32_t(a) | std::uint32_t(b)); }
 constexpr bool has(defect set, defect bit) { return (std::uint32_t(set) & std::uint32_t(bit)) != 0; }
@@ -210,6 +216,9 @@ class server_session {
   void send_scripted(const scripted_reply& s, std::size_t at);
   void judge_line(std::string_view line);
   bool recipient_allowed(const command& c, std::uint16_t& code, std::string& status, std::string& text) const;
+  /// How a line that starts now arrives: the replies not yet handed to the I/O
+  /// layer, and what the last of them answers.
+  arrival arrival_now() const;
   std::string advertised() const;
 
   server_config config_;
@@ -234,6 +243,9 @@ class server_session {
   std::string pending_bdat_command_;  // the BDAT line whose chunk is being read
   std::string pending_bdat_reply_;    // a refusal held until the refused chunk is read
   bool in_data_ = false;
+  bool discarding_to_end_ = false;  // defect end_data_on_lf_dot_lf_discard_rest: after an early end
+  data_decoder discard_decoder_;     // finds the <CRLF>.<CRLF> that ends what is discarded
+  bool data_begun_ = false;  // an octet of the mail data after 354 has arrived
   bool content_too_big_ = false;
 
   // AUTH LOGIN takes two lines; PLAIN without initial response takes one.
@@ -253,7 +265,14 @@ class server_session {
   std::optional<pause> pause_;
   std::string early_;          // octets the client sent before the greeting
   bool data_refused_ = false;  // the last DATA got something other than 354 (3.3)
-  verb last_verb_ = verb::unknown;
+  // Pipelining (judge_client): what the client sent last (its reply is the last one
+  // produced), and how the command line being read arrived. The arrival is taken
+  // when the line's first octet is read, so that it does not depend on how the
+  // client's octets were split into feed() calls; only the replies handed to the
+  // I/O layer (consume_output) before that octet count as seen by the client.
+  owed_reply previous_{owed_reply::kind::greeting};
+  arrival line_arrival_;
+  bool mid_line_ = false;  // the line reader holds the start of a line
 };
 
 }  // namespace smtpspec::reference

@@ -79,6 +79,11 @@ struct session_state {
   bool smtputf8 = false;                       ///< SMTPUTF8 on MAIL (RFC 6531 3.4)
   bool used_bdat = false;                      ///< a BDAT was accepted in this transaction
   std::uint64_t bdat_octets = 0;               ///< chunk octets accepted so far
+  // What the client sent since the transaction began, accepted or not (server-side
+  // judging): a pipelining client sends MAIL, its RCPTs and DATA in one group
+  // before it sees any reply, and then "MUST check ALL statuses" (RFC 2920 3.1).
+  bool mail_sent = false;           ///< a MAIL command was sent (refused ones too)
+  std::size_t recipients_sent = 0;  ///< RCPT commands sent after it (refused ones too)
 
   std::string auth_mechanism;  ///< during phase::auth
 
@@ -162,13 +167,32 @@ struct finding {
   std::string text;
 };
 
+/// What the last reply still owed to the client answers (server-side judging of
+/// pipelining): the item the client sent just before a command that did not wait.
+struct owed_reply {
+  enum class kind : std::uint8_t {
+    greeting,         ///< the 220 greeting (4.3.1: the client SHOULD wait for it)
+    command,          ///< a command line, well-formed or not
+    message_content,  ///< the mail data up to its end (RFC 2920 3.1 calls it a "command")
+    sasl_response,    ///< a line of an AUTH exchange after 334 (RFC 4954 4)
+  };
+  kind what = kind::command;
+  verb v = verb::unknown;  ///< the command's verb (kind::command)
+  /// Nothing may follow it in the same pipelined group: see ends_pipeline_group().
+  bool ends_group = true;
+  /// "DATA", "the message content", ... for findings.
+  std::string describe() const;
+};
+
 /// What the server side knows about how a command arrived.
 struct arrival {
   /// Replies still owed to the client for earlier commands when this command's
   /// first octet arrived (the client did not wait: pipelining, 4.3.1 / RFC 2920).
+  /// Measured at the first octet, so a command split over several reads arrives
+  /// when it began to arrive, whatever the reads.
   std::size_t replies_outstanding = 0;
-  /// The previous command, if it is one whose reply was still outstanding.
-  verb previous = verb::unknown;
+  /// What the last of those replies answers (meaningful when replies_outstanding > 0).
+  owed_reply previous;
 };
 
 /// RFC 2920 3.1: commands that may only be the last in a pipelined group
@@ -176,6 +200,9 @@ struct arrival {
 /// their RFC says otherwise: STARTTLS per RFC 3207 4, AUTH per RFC 4954 4; BDAT
 /// may be pipelined per RFC 3030 2). HELO is treated like EHLO.
 bool ends_pipeline_group(verb v) noexcept;
+/// The same for one command: AUTH with an initial response for PLAIN or EXTERNAL
+/// may be followed in its group (the exception of RFC 4954 4).
+bool ends_pipeline_group(const command& c) noexcept;
 
 class session {
  public:

@@ -26,10 +26,12 @@ struct html_options {
   std::size_t text_limit = 4 * 1024;
 };
 
-/// One run.
+/// One run: the verdict counts with the distinct defects beside them, the defects
+/// listed, every case with its findings and notes (defects that count elsewhere).
 std::string to_html(const results::run_result& run, const html_options& opt = {});
 
-/// Several runs side by side: cases down, targets across, differing rows marked.
+/// Several runs side by side: the distinct defects per target, then cases down,
+/// targets across, differing rows marked.
 std::string to_html_matrix(const std::vector<results::run_result>& runs, const html_options& opt = {});
 
 }  // namespace smtpspec::reports

@@ -1,6 +1,9 @@
 // JUnit XML: one <testsuite> per suite, one <testcase> per case (classname = the
 // suite, name = "id: title"); FAIL -> <failure>, ERROR -> <error>, SKIP ->
-// <skipped>; the transcript in <system-out>; target and options as <properties>.
+// <skipped>; the transcript in <system-out>; target, options and the run's
+// distinct defects (counts in all and by level) as <properties>. A <failure> holds
+// the findings that count in its case; the defects that count in another case are
+// notes in <system-out>, each naming that case (one defect, one failure).
 // Valid against reports/junit.xsd whatever bytes the server sent: characters XML
 // 1.0 forbids are written as visible escapes, never as raw octets.
 #pragma once
