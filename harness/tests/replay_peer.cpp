@@ -182,28 +182,36 @@ class replay_session {
   }
 
   /// Reads what the client sends into `pending_`. False at end of stream (or a
-  /// reset), when stopped, or past the session's deadline.
-  bool read_more() {
-    while (!owner_.stopping() && clock_type::now() < until_) {
+  /// reset), when stopped, or past the session's deadline; `closed` says whether the
+  /// client closed. At least one read is made, so a client that closed before the
+  /// peer was stopped is always seen to have closed (the runner closes its
+  /// connection before run_case returns): the remark does not depend on timing.
+  bool read_more(bool* closed = nullptr) {
+    do {
       auto r = conn_.read_some(pending_, 64 * 1024, k_poll);
       if (r) {
         received_ += r.bytes;
         return true;
       }
-      if (r.status != io_status::timeout) return false;
-    }
+      if (r.status != io_status::timeout) {
+        if (closed) *closed = true;
+        return false;
+      }
+    } while (!owner_.stopping() && clock_type::now() < until_);
     return false;
   }
 
   /// The client's octets up to `a.upto`, compared with the recording's hash.
   bool client(const action& a) {
-    while (received_ < a.upto)
-      if (!read_more()) {
-        if (!owner_.stopping())
+    while (received_ < a.upto) {
+      bool closed = false;
+      if (!read_more(&closed)) {
+        if (closed || !owner_.stopping())
           leave("the client closed after " + std::to_string(received_) + " octets; the recording has " +
                 std::to_string(a.upto));
         return false;
       }
+    }
     const std::uint64_t from = checked_;
     std::uint64_t h = fnv1a64_basis;
     std::string nonce = nonce_;
