@@ -146,7 +146,11 @@ std::string answered(const ref::reply_slot& s) {
   const std::string verb(ref::to_string(s.v));
   switch (s.what) {
     case ref::reply_slot::kind::command: return verb.empty() ? "an unknown verb" : verb;
-    case ref::reply_slot::kind::invalid_line: return verb.empty() ? "an invalid line" : "an invalid " + verb + " line";
+    case ref::reply_slot::kind::invalid_line:
+      // What is wrong with the line tells defects apart: a server that takes an
+      // underscore in a domain need not take a bad address literal.
+      return (verb.empty() ? std::string("an invalid line") : "an invalid " + verb + " line") + " (" +
+             std::string(ref::to_string(s.error.code)) + ")";
     case ref::reply_slot::kind::end_of_data: return "end of data";
     case ref::reply_slot::kind::sasl_line: return "a SASL line";
   }

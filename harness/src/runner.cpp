@@ -59,12 +59,10 @@ results::tls_mode tls_for(const scenario_case& c, const run_settings& s) {
   return std::max(s.tls, c.tls);
 }
 
-bool allows(const reply_expectation& e, const ref::reply& r) {
-  // 4.3.2: any command may get 421; the exchange checks the close that follows.
-  if (r.code == 421 || std::find(e.codes.begin(), e.codes.end(), r.code) != e.codes.end()) return true;
-  int k = r.klass();
-  return k >= 0 && k < 8 && ((e.classes >> k) & 1u);
-}
+/// A narrowed expectation allows the reply. 4.3.2: any command may get 421 (the
+/// exchange checks the close that follows); a step says so with fails_on where
+/// that is a finding (the timeout cases).
+bool allows(const reply_expectation& e, const ref::reply& r) { return r.code == 421 || e.lists(r.code); }
 
 /// Everything one run of one case works with.
 class case_run final : public exchange_user {
@@ -97,13 +95,14 @@ class case_run final : public exchange_user {
  private:
   /// A finding of the case itself (a narrowed expectation, a check): in a case
   /// about smuggling or injection it is a security finding.
-  /// `rule`: what names the defect; by default the case itself, as for a narrowed
-  /// expectation, whose finding is always its own case's (defects.hpp).
+  /// `rule`: what names the defect; by default the case's requirement (the RFC's
+  /// words), so that cases quoting the same requirement and seeing the same thing
+  /// make one defect (defects.hpp).
   void add(ref::level l, results::rfc_ref cite, std::string text, std::string expected, std::string observed,
            std::string observation, bool security = false, std::string rule = {}) {
     results::case_finding f(l, std::move(cite), std::move(text), std::move(expected), std::move(observed), step_,
                             security || is_security_case());
-    f.rule = rule.empty() ? c_.id : std::move(rule);
+    f.rule = rule.empty() ? c_.requirement : std::move(rule);
     f.observation = std::move(observation);
     findings_.push_back(std::move(f));
   }
@@ -188,13 +187,31 @@ void case_run::on_reply(const reply_event& e) {
   }
   // The scenario's narrowed expectation for this step's n-th reply.
   const reply_expectation* want = nullptr;
-  if (j.slot.tag >= 0 && j.slot.tag < static_cast<int>(c_.steps.size()))
-    want = expectation_for(j.slot.tag, replies_per_step_[static_cast<std::size_t>(j.slot.tag)]++);
+  const step* st = j.slot.tag >= 0 && j.slot.tag < static_cast<int>(c_.steps.size())
+                       ? &c_.steps[static_cast<std::size_t>(j.slot.tag)]
+                       : nullptr;
+  const int nth = st ? replies_per_step_[static_cast<std::size_t>(j.slot.tag)]++ : 0;
+  if (st) want = expectation_for(j.slot.tag, nth);
   last_want_ = want;
   const std::string observation = std::to_string(r.code) + " to " + answered(j.slot);
-  if (want && (!want->codes.empty() || want->classes != 0) && !allows(*want, r))
-    add(c_.level, main_cite(), results::visible(j.slot.describe().substr(0, 200)) + ": " + c_.requirement,
-        want->to_string(), first_line(r), observation);
+  const std::string what = results::visible(j.slot.describe().substr(0, 200));
+  if (st && nth == 0 && !st->precondition.empty() && !st->precondition.lists(r.code)) {
+    // The server refused something the case needs, for a reason the RFC allows
+    // (the model has judged the reply itself): nothing after it can be judged.
+    inconclusive("the server answered " + first_line(r) + " to " + what + ", where the case needs " +
+                 st->precondition.to_string() + " to go on");
+    return;
+  }
+  if (st && !st->fails_on.empty() && st->fails_on.lists(r.code))
+    add(c_.level, main_cite(), what + ": " + std::to_string(r.code) + " at this point breaks the case's requirement: " +
+        c_.requirement, "not " + st->fails_on.to_string(), first_line(r), observation, false, c_.requirement);
+  // A narrowed expectation says what the case's requirement allows. Where the model
+  // has already graded the same reply at least as strongly, that finding says it:
+  // one reply, one finding.
+  const bool model_said_so = !j.grade.conforming() && j.grade.strength <= c_.level;
+  if (want && (!want->codes.empty() || want->classes != 0) && !allows(*want, r) && !model_said_so)
+    add(c_.level, main_cite(), what + ": " + c_.requirement, want->to_string(), first_line(r), observation, false,
+        c_.requirement);
   // A step that expects the close (alone): after 221/421 the exchange waits for it.
   const bool close_only = want && want->close && want->codes.empty() && want->classes == 0;
   if (close_only && r.code != 221 && r.code != 421 && !x_->closed() &&
@@ -458,7 +475,11 @@ results::case_result case_run::run() {
         }
         step_ = static_cast<int>(i);
         x_->set_tag(step_);
-        if (!run_step(c_.steps[i])) break;
+        const bool went_on = run_step(c_.steps[i]);
+        if (c_.steps[i].fails_on.close && x_->closed())
+          add(c_.level, main_cite(), "the server closed the connection at this point: " + c_.requirement, "open",
+              "closed", "close at this point", false, c_.requirement);
+        if (!went_on) break;
         if (!x_->follow_into_tls(false)) break;
         if (x_->tls_active() && tls_used_ == results::tls_mode::none) tls_used_ = results::tls_mode::starttls;
       }

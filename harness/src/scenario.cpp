@@ -1,6 +1,7 @@
 // Small out-of-line helpers of the scenario data model (scenario.hpp).
 #include "smtpspec/harness/scenario.hpp"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,12 @@ void append_part(std::string& out, std::string_view part) {
 }
 
 }  // namespace
+
+bool reply_expectation::lists(std::uint16_t code) const noexcept {
+  if (std::find(codes.begin(), codes.end(), code) != codes.end()) return true;
+  const int klass = code / 100;
+  return klass < 8 && ((classes >> klass) & 1u) != 0;
+}
 
 std::string reply_expectation::to_string() const {
   std::string out;

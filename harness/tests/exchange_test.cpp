@@ -478,3 +478,82 @@ TEST(exchange, tls_starttls_runs_the_starttls_cases_from_plaintext) {
 
 }  // namespace
 }  // namespace smtpspec::harness
+
+// --- step options the runner applies (scenarios/FORMAT.md: fails_on, precondition) ------------
+
+namespace smtpspec::harness {
+namespace {
+
+TEST(case_options, fails_on_makes_a_421_the_model_allows_a_finding_of_the_case) {
+  // Review A1.4: 421 may answer any command (4.3.2), so a server that times a client
+  // out after 2 s passed the timeout cases; fails_on says where it is a finding.
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer& p, const std::string& line, std::string&) {
+      if (!starts(line, "NOOP")) return false;
+      p.send("421 4.4.2 script.example.test timeout\r\n");
+      p.close();
+      return true;
+    });
+  });
+  step noop = send("NOOP");
+  noop.expect.codes = {250};
+  auto plain = run_case(make_case({send("EHLO client.example"), noop}), settings_for(srv.address()), {});
+  EXPECT_EQ(plain.outcome, results::verdict::pass) << describe(plain);
+  noop.fails_on.codes = {421};
+  noop.fails_on.close = true;
+  auto c = make_case({send("EHLO client.example"), noop});
+  c.level = ref::level::should;
+  auto r = run_case(c, settings_for(srv.address()), {});
+  EXPECT_EQ(r.outcome, results::verdict::warn) << describe(r);
+  ASSERT_FALSE(r.findings.empty()) << describe(r);
+  EXPECT_EQ(r.findings[0].rule, c.requirement);
+  EXPECT_EQ(r.findings[0].observation, "421 to NOOP");
+  EXPECT_EQ(r.findings[0].cite.to_string(), "RFC 5321 4.2");
+}
+
+TEST(case_options, fails_on_close_makes_the_close_a_finding_of_the_case) {
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer& p, const std::string& line, std::string&) {
+      if (!starts(line, "NOOP")) return false;
+      p.close();  // no reply at all
+      return true;
+    });
+  });
+  step noop = send("NOOP");
+  noop.fails_on.close = true;
+  auto r = run_case(make_case({send("EHLO client.example"), noop}), settings_for(srv.address()), {});
+  EXPECT_TRUE(std::any_of(r.findings.begin(), r.findings.end(),
+                          [](const results::case_finding& f) { return f.observation == "close at this point"; }))
+      << describe(r);
+}
+
+TEST(case_options, a_failed_precondition_makes_the_case_inconclusive_and_stops_it) {
+  // VRFY answered 550 conforms (4.3.2), but the case needs a 2yz to go on: SKIP, and
+  // the step after it (whose narrowed expectation the server would fail) never runs.
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer& p, const std::string& line, std::string&) {
+      if (starts(line, "VRFY")) {
+        p.send("550 5.1.1 no such user\r\n");
+        return true;
+      }
+      if (starts(line, "NOOP")) {
+        p.send("502 5.5.1 no\r\n");
+        return true;
+      }
+      return false;
+    });
+  });
+  step vrfy = send("VRFY someone");
+  vrfy.precondition.classes = 1u << 2;
+  vrfy.expect.codes = {250};  // not judged once the precondition fails
+  step noop = send("NOOP");
+  noop.expect.codes = {250};
+  auto r = run_case(make_case({send("EHLO client.example"), vrfy, noop}), settings_for(srv.address()), {});
+  EXPECT_EQ(r.outcome, results::verdict::skip) << describe(r);
+  EXPECT_NE(r.reason.find("550"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("2yz"), std::string::npos) << r.reason;
+  EXPECT_TRUE(r.findings.empty()) << describe(r);
+}
+
+}  // namespace
+}  // namespace smtpspec::harness

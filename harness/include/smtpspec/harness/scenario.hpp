@@ -46,6 +46,8 @@ struct reply_expectation {
   bool none = false;                 ///< no reply may arrive (e.g. to injected plaintext)
   bool empty() const noexcept { return codes.empty() && classes == 0 && !close && !none; }
   std::string to_string() const;     ///< "503", "5yz", "close", "none", "250/251"; "" when empty
+  /// The code is one of `codes` or of a class in `classes` (no exception for 421).
+  bool lists(std::uint16_t code) const noexcept;
 };
 
 struct step {
