@@ -157,6 +157,10 @@ std::string answered(const ref::reply_slot& s) {
   return verb;
 }
 
+std::pair<std::string, std::string> early_end_of_data(std::string_view anomaly) {
+  return {"mail data ends only at <CRLF>.<CRLF> (4.1.1.4)", "end of data at " + std::string(anomaly)};
+}
+
 std::string_view telling_anomaly(const std::vector<ref::data_anomaly_record>& found) {
   for (const auto& a : found)
     if (a.kind != ref::data_anomaly::bare_lf && a.kind != ref::data_anomaly::bare_cr &&
@@ -487,12 +491,12 @@ void exchange::judge(const ref::reply& r, bool readable, bool malformed) {
     if (!probe_answered_ && r.code != 421) {
       ++unexpected_;
       probe_displaced_ = true;
-      auto [why, observation] = explain_unexpected(true);
-      add(finding_kind::desync, ref::level::must, {5321, "4.2"},
+      auto why = explain_unexpected(true);
+      add(finding_kind::desync, ref::level::must, std::move(why.cite),
           "a reply arrived that answers no command sent (" + first_line(r) +
               " where the sync probe's 5yz was due): the server executed octets that a strict server reads as "
-              "something else" + why,
-          "5yz", first_line(r), k_one_reply, std::move(observation), true);
+              "something else" + why.text,
+          "5yz", first_line(r), std::move(why.rule), std::move(why.observation), true);
     } else {
       probe_answered_ = true;
     }
@@ -543,15 +547,18 @@ void exchange::grade(const ref::judged_reply& j, const ref::reply& r, std::strin
 
 /// Why a reply that answers nothing sent may have come: the text added to the
 /// finding, and the observation that names the defect.
-std::pair<std::string, std::string> exchange::explain_unexpected(bool in_probe_slot) const {
+exchange::unexpected_why exchange::explain_unexpected(bool in_probe_slot) const {
   if (!last_anomalies_.empty()) {
+    // The replies are the smuggled commands': the defect is the early end of data.
     const std::string a(telling_anomaly(last_anomalies_));
-    return {" (the mail data held " + a + ", which RFC 5321 4.1.1.4 does not allow to end the data)", "reply after " + a};
+    auto [rule, observation] = early_end_of_data(a);
+    return {" (the mail data held " + a + ", which RFC 5321 4.1.1.4 does not allow to end the data)",
+            {5321, "4.1.1.4"}, std::move(rule), std::move(observation)};
   }
   if (stream_.injected_octets() > 0)
-    return {" (plaintext queued behind STARTTLS was executed: RFC 3207 4, CVE-2011-0411)",
-            "reply to plaintext queued behind STARTTLS"};
-  return {"", in_probe_slot ? "reply where the sync probe's was due" : "unexpected reply"};
+    return {" (plaintext queued behind STARTTLS was executed: RFC 3207 4, CVE-2011-0411)", {3207, "4"},
+            "plaintext after 220 to STARTTLS is not a command (RFC 3207 4)", "reply to plaintext queued behind STARTTLS"};
+  return {"", {5321, "4.2"}, k_one_reply, in_probe_slot ? "reply where the sync probe's was due" : "unexpected reply"};
 }
 
 void exchange::answered_nothing(const ref::reply& r, reply_event ev, bool in_data, bool readable) {
@@ -579,11 +586,11 @@ void exchange::answered_nothing(const ref::reply& r, reply_event ev, bool in_dat
       // Any reply before the real end of data proves the server ended the data
       // early (4.1.1.4): what follows would be read as commands (SMTP smuggling).
       const std::string a(telling_anomaly(found));
+      auto [rule, observation] = early_end_of_data(a);
       add(finding_kind::desync, ref::level::must, {5321, "4.1.1.4"},
           "a reply arrived before the end of data was sent (" + first_line(r) + "): the server ended the mail data at " +
               a + ", which RFC 5321 4.1.1.4 does not allow to end it",
-          "no reply before <CRLF>.<CRLF>", first_line(r), "mail data ends only at <CRLF>.<CRLF> (4.1.1.4)",
-          "reply during mail data after " + a, true);
+          "no reply before <CRLF>.<CRLF>", first_line(r), std::move(rule), std::move(observation), true);
       // The server's framing and the strict one part here: what follows is consequence.
       stop_judging({});
       return;
@@ -597,11 +604,11 @@ void exchange::answered_nothing(const ref::reply& r, reply_event ev, bool in_dat
     note("421 (" + first_line(r) + ") answered no command but announced the close (RFC 5321 3.8)");
     return;
   }
-  auto [why, observation] = explain_unexpected(false);
-  add(finding_kind::desync, ref::level::must, {5321, "4.2"},
+  auto why = explain_unexpected(false);
+  add(finding_kind::desync, ref::level::must, std::move(why.cite),
       "a reply arrived that answers no command sent: the server executed octets that a strict server reads as "
-      "something else" + why,
-      "no reply", first_line(r), k_one_reply, std::move(observation), true);
+      "something else" + why.text,
+      "no reply", first_line(r), std::move(why.rule), std::move(why.observation), true);
 }
 
 void exchange::after_closing_reply(const ref::reply& r) {

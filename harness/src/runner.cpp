@@ -363,11 +363,19 @@ void case_run::run_checks() {
     std::string text = "the server accepted " + std::to_string(accepted_) + " messages where " +
                        std::to_string(*k.accepted_messages) + " was sent";
     const auto& anomalies = x_->last_anomalies();
-    if (!anomalies.empty())
-      text += ": it treated " + std::string(telling_anomaly(anomalies)) +
-              " as end of data, so the smuggled transaction was delivered";
-    add(c_.level, main_cite(), text + " (" + c_.requirement + ")", std::to_string(*k.accepted_messages),
-        std::to_string(accepted_), "more messages accepted than sent", true, c_.requirement);
+    if (!anomalies.empty()) {
+      // The same defect as the replies to the smuggled commands (early_end_of_data).
+      const std::string a(telling_anomaly(anomalies));
+      auto [rule, observation] = early_end_of_data(a);
+      add(c_.level, {5321, "4.1.1.4"},
+          text + ": it treated " + a + " as end of data, so the smuggled transaction was delivered (" +
+              c_.requirement + ")",
+          std::to_string(*k.accepted_messages), std::to_string(accepted_), std::move(observation), true,
+          std::move(rule));
+    } else {
+      add(c_.level, main_cite(), text + " (" + c_.requirement + ")", std::to_string(*k.accepted_messages),
+          std::to_string(accepted_), "more messages accepted than sent", true, c_.requirement);
+    }
   }
   if (k.delivered_contains.empty() && k.delivered_lacks.empty()) return;
   if (accepted_ == 0) {

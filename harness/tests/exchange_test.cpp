@@ -374,7 +374,7 @@ TEST(exchange, a_reply_before_the_end_of_data_proves_an_early_end) {
   ASSERT_FALSE(r.findings.empty()) << describe(r);
   const auto& f = r.findings.front();
   EXPECT_EQ(f.rule, "mail data ends only at <CRLF>.<CRLF> (4.1.1.4)") << describe(r);
-  EXPECT_EQ(f.observation, "reply during mail data after lf_dot_lf") << describe(r);
+  EXPECT_EQ(f.observation, "end of data at lf_dot_lf") << describe(r);
   EXPECT_EQ(f.cite.to_string(), "RFC 5321 4.1.1.4");
   EXPECT_TRUE(f.security);
 

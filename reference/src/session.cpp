@@ -117,8 +117,15 @@ expectation expect_mail(const session_state& s, const command& c) {
   if (auto size = c.params.find("SIZE"); size && s.offers("SIZE")) {
     auto declared = parse_u64(size->value);
     auto limit = s.extensions.size_limit();
-    if (!declared)
+    if (!declared) {
+      // 20 digits or more cannot be read as a size: 552 (too big for this server)
+      // is as fitting an answer as the syntax codes.
+      const bool digits = !size->value.empty() && size->value.find_first_not_of("0123456789") == std::string_view::npos;
+      if (digits)
+        return make({501, 555, 552}, level::should, {1870, "6"},
+                    "SIZE= with more digits than RFC 1870 6 allows: 501/555, or 552 as over the limit");
       return make({501, 555}, level::should, {1870, "6"}, "SIZE= must be a decimal number (RFC 1870 6)");
+    }
     if (limit && *limit > 0 && *declared > *limit)
       // RFC 1870 7: a server "must ... return a 552 reply code if the client's
       // declared size exceeds its fixed size limit".
@@ -525,8 +532,12 @@ expectation session::expect_command(const session_state& s, const command& c) co
       return make({250, 252, 550, 500, 502, 504, 530}, before_hello(s, level::must), k_sequences,
                   "EXPN: 250/252, or 550/500/502/504 (RFC 5321 4.3.2)", class_bit(4));
     case verb::help:
-      return make({211, 214, 502, 504}, before_hello(s, level::must), k_sequences,
-                  "HELP: 211/214, or 502/504 (RFC 5321 4.3.2)", class_bit(4));
+      // HELP is not in the minimum implementation (4.5.1): a server that does not
+      // recognize it answers 500 (4.2.4: "If the command is not recognized, code 500
+      // SHOULD be returned").
+      return make({211, 214, 502, 504, 500}, before_hello(s, level::must), k_sequences,
+                  "HELP: 211/214, or 502/504 (RFC 5321 4.3.2), or 500 where HELP is not recognized (4.2.4)",
+                  class_bit(4));
     case verb::noop:
       if (s.where == phase::bdat || s.where == phase::bdat_failed)
         // RFC 3030 2: a chunking transaction continues only with BDAT (or RSET); after
@@ -606,9 +617,17 @@ expectation session::expect_invalid(verb v, const parse_error& e, std::string_vi
     return make({501, 500, 550, 502, 504}, level::should, k_order, "a malformed EHLO/HELO argument: 501 (RFC 5321 4.1.4)");
   if (v == verb::mail || v == verb::rcpt)
     // 4.1.4: a transaction command whose argument is not acceptable gets 501 and
-    // leaves the state as it was; 553 is the mailbox-syntax code of 4.2.2.
-    return make({501, 553, 555, 500}, level::should, k_order,
-                "a malformed MAIL/RCPT argument: 501 or 553 (RFC 5321 4.1.4, 4.3.2)");
+    // leaves the state as it was; 553 is the mailbox-syntax code of 4.2.2. A server
+    // that refuses the address as unknown (550) has refused it too.
+    return make({501, 553, 555, 500, 550}, level::should, k_order,
+                "a malformed MAIL/RCPT argument: 501 or 553 (RFC 5321 4.1.4, 4.3.2), or another refusal of the "
+                "address");
+  if (v == verb::bdat)
+    // A BDAT line whose size cannot be read leaves the server unable to tell where
+    // the chunk ends (RFC 3030 2): announcing the close (421, 3.8; 521, RFC 7504)
+    // and closing is the only way it can keep its framing.
+    return make({501, 500, 504, 421, 521}, level::should, k_sequences,
+                "a malformed BDAT line: 501 (RFC 5321 4.3.2), or 421/521 and a close, since the chunk's end is lost");
   return make({501, 500, 504}, level::should, k_sequences, "a syntax error in arguments: 501 (RFC 5321 4.3.2)");
 }
 

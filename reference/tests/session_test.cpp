@@ -955,3 +955,40 @@ TEST(over_long_lines, a_long_quit_answered_221_closes_the_session) {
 
 }  // namespace
 }  // namespace smtpspec::reference
+
+namespace smtpspec::reference {
+namespace {
+
+// Replies the lab showed legitimate, which the model used to grade as unlisted.
+TEST(legitimate_replies, help_not_recognized_gets_500) {
+  // HELP is not in the minimum implementation (4.5.1); 4.2.4: 500 for an unrecognized command.
+  fixture_lines lines;
+  session s = after_ehlo(lines);
+  EXPECT_EQ(grade(s, lines.parse("HELP MAIL"), "500 5.5.2 Error: command not recognized"), outcome::conforming);
+}
+
+TEST(legitimate_replies, a_size_too_long_to_read_may_get_552) {
+  fixture_lines lines;
+  session s = after_ehlo(lines, "SIZE 10240000");
+  EXPECT_EQ(grade(s, lines.parse("MAIL FROM:<a@b.example> SIZE=999999999999999999999999"), "552 5.3.4 too big"),
+            outcome::conforming);
+  EXPECT_NE(grade(s, lines.parse("MAIL FROM:<a@b.example> SIZE=ten"), "552 5.3.4 too big"), outcome::conforming);
+}
+
+TEST(legitimate_replies, a_malformed_address_refused_as_unknown_conforms) {
+  session s;
+  s.on_greeting(make_reply("220 foo.com"));
+  EXPECT_EQ(judge(s.expect_invalid(verb::rcpt, {error::bad_local_part, 9}), make_reply("550 5.1.1 unknown")).kind,
+            outcome::conforming);
+}
+
+TEST(legitimate_replies, a_bdat_line_whose_size_cannot_be_read_may_be_answered_by_closing) {
+  session s;
+  s.on_greeting(make_reply("220 foo.com"));
+  for (const char* r : {"501 5.5.4 Syntax: BDAT count [LAST]", "521 5.5.4 Syntax: BDAT count [LAST]", "421 bye"})
+    EXPECT_EQ(judge(s.expect_invalid(verb::bdat, {error::bad_chunk_size, 5}), make_reply(r)).kind, outcome::conforming)
+        << r;
+}
+
+}  // namespace
+}  // namespace smtpspec::reference

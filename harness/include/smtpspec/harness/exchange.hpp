@@ -180,6 +180,11 @@ std::string_view telling_anomaly(const std::vector<reference::data_anomaly_recor
 /// What a reply in this slot answers, in a defect's words: "MAIL", "an invalid RCPT
 /// line", "end of data", "a SASL line" (no arguments: see exchange_finding::rule).
 std::string answered(const reference::reply_slot& s);
+/// The defect of a server that ends mail data at something else than <CRLF>.<CRLF>
+/// (RFC 5321 4.1.1.4), however it shows: a reply before the real end, replies to the
+/// smuggled commands, a second message accepted. One server behaviour, one defect
+/// per look-alike: {rule, observation}, cited as RFC 5321 4.1.1.4.
+std::pair<std::string, std::string> early_end_of_data(std::string_view anomaly);
 
 /// The settings every user names alike (run_settings, fuzz::player_settings):
 /// target, TLS (only implicit TLS is the exchange's to start), timeouts, EHLO domain.
@@ -297,7 +302,14 @@ class exchange {
   void process(reference::reply_item item);
   void judge(const reference::reply& r, bool readable, bool malformed);
   void answered_nothing(const reference::reply& r, reply_event ev, bool in_data, bool readable);
-  std::pair<std::string, std::string> explain_unexpected(bool in_probe_slot) const;
+  /// Why a reply answered nothing sent: text for the finding, and the defect it
+  /// shows (cite, rule, observation).
+  struct unexpected_why {
+    std::string text;
+    results::rfc_ref cite;
+    std::string rule, observation;
+  };
+  unexpected_why explain_unexpected(bool in_probe_slot) const;
   void grade(const reference::judged_reply& j, const reference::reply& r, std::string_view what,
              std::string_view answers);
   void after_closing_reply(const reference::reply& r);
