@@ -35,6 +35,8 @@ struct server_command {
   std::vector<std::string> defects;  ///< test-only: break the embedded server
   double reply_timeout = 10, case_timeout = 60, connect_timeout = 10, settle = 0.02, delivery_wait = 5;
   bool verbose = false, quiet = false;
+  bool tls_optional = false;         ///< --tls starttls goes on in plaintext when TLS cannot be had
+  bool skip_envelope_check = false;  ///< run even when the preflight MAIL/RCPT is refused
 };
 
 struct serve_command {

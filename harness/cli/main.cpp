@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
       "  smtpspec report run.json --html run.html --baseline last-week.json\n"
       "  smtpspec report merge postfix.json exim.json --html matrix.html\n"
       "Exit codes: 0 all MUST cases passed, 1 a case failed or errored, 2 usage or scenario error,\n"
-      "            3 the target could not be reached.");
+      "            3 nothing could be tested as set up (target unreachable, session refused, TLS not\n"
+      "              available or not trusted, --from/--to refused, every case skipped).");
 
   server_command server;
   auto* s = app.add_subcommand("server", "Test an SMTP server (default target: the embedded reference server)");
@@ -48,6 +49,8 @@ int main(int argc, char** argv) {
   s->add_option("--tls", server.tls, "How every case connects: none, starttls (RFC 3207) or implicit (RFC 8314)")
       ->check(CLI::IsMember({"none", "starttls", "implicit"}))
       ->capture_default_str();
+  s->add_flag("--tls-optional", server.tls_optional,
+              "With --tls starttls: run in plaintext when the server offers no working STARTTLS (default: exit 3)");
   s->add_flag("-k,--insecure", server.settings.tls_options.insecure, "Accept any TLS certificate (self-signed targets)");
   s->add_option("--sni", server.settings.tls_options.sni, "TLS server name to send and verify");
   s->add_option("--ca-file", server.settings.tls_options.ca_file, "Trust anchors (PEM) for verifying the target");
@@ -68,6 +71,9 @@ int main(int argc, char** argv) {
   s->add_option("--from", server.settings.from, "Sender mailbox ({from})")->capture_default_str();
   s->add_option("--to", server.settings.to, "A mailbox the target accepts ({to})")->capture_default_str();
   s->add_option("--to2", server.settings.to2, "A second accepted mailbox ({to2}; default: --to)");
+  s->add_flag("--skip-envelope-check", server.skip_envelope_check,
+              "Run even when the server refuses MAIL FROM:<--from> or RCPT TO:<--to> before the cases (default: "
+              "exit 3 with the refusal, since most cases need an accepted envelope)");
   s->add_option("--reject", server.settings.reject,
                 "A mailbox the target refuses ({reject}; default: a random local part at the domain of --to)");
   s->add_option("--auth-user", server.settings.auth_user, "AUTH user name ({user})")->capture_default_str();

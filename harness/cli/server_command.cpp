@@ -48,6 +48,48 @@ std::string safe_file_name(const std::string& id) {
   return out;
 }
 
+/// What keeps the cases from testing the server as the user set them up, in words
+/// that say what to change; "" when nothing does.
+std::string setup_problem(const harness::target_probe& t, const server_command& cmd, std::vector<std::string>& notes) {
+  const auto& s = cmd.settings;
+  if (t.session_refused)
+    // 3.1: after a 554 greeting the server wants only QUIT; no case can run.
+    return "the server refused the session with the greeting '" + t.info.banner +
+           "' (RFC 5321 3.1): no case can run; test an address where it offers service";
+  if (t.certificate_untrusted) {
+    if (s.tls != results::tls_mode::none) return harness::certificate_advice(t.info.tls_problem);
+    // Only the cases that use STARTTLS need the trust: they ERROR with this advice.
+    notes.push_back(harness::certificate_advice(t.info.tls_problem));
+    return {};
+  }
+  if (s.tls == results::tls_mode::starttls && !t.info.tls_problem.empty()) {
+    if (!cmd.tls_optional)
+      return "--tls starttls, but TLS cannot be had (" + t.info.tls_problem +
+             "); give --tls-optional to run the cases in plaintext then";
+    notes.push_back("TLS cannot be had (" + t.info.tls_problem + "): the cases run in plaintext");
+  }
+  if (cmd.skip_envelope_check) return {};
+  using outcome = harness::envelope_check::outcome;
+  const auto& e = t.envelope;
+  if (e.result == outcome::not_tried || e.result == outcome::accepted) return {};
+  const std::string option = e.command == harness::envelope_check::which::from  ? "--from"
+                             : e.command == harness::envelope_check::which::to ? "--to"
+                                                                               : "--to2";
+  std::string what = e.line + " got '" + e.reply + "'";
+  switch (e.result) {
+    case outcome::auth_required:
+      // RFC 4954 6 and RFC 3207 4 both use 530.
+      return what + ": the server takes mail only after AUTH or STARTTLS (530)" +
+             (s.tls == results::tls_mode::none && t.has("STARTTLS", false) ? "; try --tls starttls" : "") +
+             "; or test a port that takes mail without it (25 rather than 587)";
+    case outcome::deferred:
+      return what + ": the server defers this envelope (4yz, greylisting?); try again later or give " + option +
+             " a mailbox it takes now";
+    default:
+      return what + ": give " + option + " a mailbox the server accepts (or --skip-envelope-check to run anyway)";
+  }
+}
+
 }  // namespace
 
 void print_case(const results::case_result& r, bool verbose) {
@@ -150,7 +192,14 @@ int run_server(server_command& cmd) {
   run.target = target.info;
   run.target.embedded = embedded != nullptr;
   if (!target.reachable) {
-    std::cerr << "smtpspec: cannot reach " << s.target.to_string() << ": " << target.problem << "\n";
+    std::cerr << "smtpspec: cannot reach " << s.target.to_string() << ": "
+              << (target.certificate_untrusted ? harness::certificate_advice(target.problem) : target.problem) << "\n";
+    return exit_code::unreachable;
+  }
+  // A run that is not set up right would only produce findings about the set-up.
+  std::vector<std::string> notes;
+  if (const auto problem = setup_problem(target, cmd, notes); !problem.empty()) {
+    std::cerr << "smtpspec: " << s.target.to_string() << ": " << results::visible(problem) << "\n";
     return exit_code::unreachable;
   }
   run.options.strict = s.strict;
@@ -165,7 +214,13 @@ int run_server(server_command& cmd) {
     std::cout << "smtpspec " << SMTPSPEC_VERSION << ": " << lc.cases.size() << " cases against " << s.target.to_string()
               << (embedded ? " (embedded reference server)" : "") << ", " << s.jobs << " jobs\n"
               << "  banner: " << results::visible(target.info.banner).substr(0, 200) << "\n"
-              << (target.info.tls_problem.empty() ? "" : "  TLS: " + target.info.tls_problem + "\n") << std::flush;
+              << (target.info.tls_problem.empty() || target.certificate_untrusted ? "" : "  TLS: " + target.info.tls_problem + "\n") << std::flush;
+  if (target.sync_by_noop)
+    notes.push_back("the server answered " + target.unknown_verb_reply +
+                    " to an unknown verb (RFC 5321 4.2.4 wants 500): the unknown-verb cases judge that; the others "
+                    "synchronise with NOOP");
+  if (!cmd.quiet)
+    for (const auto& n : notes) std::cout << "  note: " << results::visible(n).substr(0, 400) << "\n" << std::flush;
 
   run.cases = harness::run_cases(lc.cases, s, target, [&](const results::case_result& r, std::size_t done, std::size_t total) {
     if (tty && !cmd.quiet)
@@ -182,6 +237,10 @@ int run_server(server_command& cmd) {
       if (cmd.verbose || r.outcome == results::verdict::fail || r.outcome == results::verdict::error ||
           r.outcome == results::verdict::warn)
         print_case(r, cmd.verbose);
+
+  // Nothing tested is no pass: CI must not go green on a run in which every case
+  // was skipped (a refused session, a selection the server offers nothing for).
+  const bool nothing_ran = !run.cases.empty() && run.count(results::verdict::skip) == run.cases.size();
 
   std::optional<reports::baseline_diff> diff;
   if (baseline) diff = reports::compare(*baseline, run, s.strict);
@@ -215,6 +274,11 @@ int run_server(server_command& cmd) {
   if (!cmd.quiet) print_defects(run, std::cout, cmd.verbose);
   if (!cmd.quiet) std::cout << paths.str();
   if (!written) return exit_code::usage;
+  if (nothing_ran) {
+    std::cerr << "smtpspec: no case could run: all " << run.cases.size() << " SKIP (the first: "
+              << results::visible(run.cases.front().reason).substr(0, 200) << ")\n";
+    return exit_code::unreachable;
+  }
   if (diff) {
     print_baseline(*diff, std::cout);
     return diff->exit_code();

@@ -5,6 +5,7 @@
 #include "smtpspec/harness/connection.hpp"
 
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -154,6 +155,7 @@ std::string_view to_string(io_status s) noexcept {
     case io_status::tls_failed: return "tls_failed";
     case io_status::refused: return "refused";
     case io_status::unreachable: return "unreachable";
+    case io_status::tls_untrusted: return "tls_untrusted";
   }
   return "?";
 }
@@ -235,6 +237,7 @@ struct connection::impl {
                     tcp::resolver::results_type& out);
   io_result connect_one(const tcp::endpoint& ep, clock_type::time_point deadline, std::chrono::milliseconds timeout);
   std::string handshake_failure(const error_code& ec);
+  bool certificate_rejected(const error_code& ec, const client_tls_options& opt);
   void send_close_notify();
   void reset_socket();
 };
@@ -319,6 +322,16 @@ std::string connection::impl::handshake_failure(const error_code& ec) {
   std::string queued = openssl_errors();
   if (!queued.empty()) detail += " [" + queued + "]";
   return detail;
+}
+
+/// The client aborted the handshake because the server's certificate did not verify:
+/// OpenSSL's reason is "certificate verify failed" and the verification result
+/// says why (an unknown issuer, a self-signed chain, another name). Only a
+/// verifying client (not --insecure) fails that way.
+bool connection::impl::certificate_rejected(const error_code& ec, const client_tls_options& opt) {
+  if (opt.insecure || ec.category() != net::error::get_ssl_category()) return false;
+  return ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+         SSL_get_verify_result(tls->native_handle()) != X509_V_OK;
 }
 
 void connection::impl::send_close_notify() {
@@ -409,6 +422,7 @@ io_result connection::start_tls(const client_tls_options& opt, const std::string
     // The TLS state is unusable now; the TCP connection stays as it is.
     io_result r = cut ? io_result{io_status::timeout, 0, "TLS handshake: no completion within " + ms_text(timeout)}
                       : io_result{io_status::tls_failed, 0, d.handshake_failure(st->ec)};
+    if (!cut && d.certificate_rejected(st->ec, opt)) r.status = io_status::tls_untrusted;
     d.log.note(r.detail);
     d.tls.reset();
     d.tls_ctx.reset();

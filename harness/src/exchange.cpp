@@ -261,6 +261,7 @@ io_result exchange::handshake() {
   auto h = conn_.start_tls(s_.tls_options, host, remaining(s_.reply_timeout));
   if (!h) {
     note("TLS handshake failed: " + h.detail);
+    certificate_untrusted_ = certificate_untrusted_ || h.status == io_status::tls_untrusted;
     return h;
   }
   tls_started_ = true;
@@ -458,8 +459,10 @@ void exchange::judge(const ref::reply& r, bool readable, bool malformed) {
   ev.readable = readable;
   ev.malformed = malformed;
   if (r.code == 221 || r.code == 421) closing_reply_ = true;
-  // The sync probe's own reply, whatever else is going on.
-  if (judged && judged->slot.tag == probe_tag && (unjudged_ || !readable || r.klass() == 5)) probe_answered_ = true;
+  // The sync probe's own reply, whatever else is going on. A NOOP probe's reply
+  // cannot be told from a stray one: the first reply in its slot is taken for it.
+  if (judged && judged->slot.tag == probe_tag && (unjudged_ || !readable || r.klass() == 5 || s_.sync_with_noop))
+    probe_answered_ = true;
   if (!lost.empty()) {
     add(finding_kind::desync, ref::level::must, {5321, "4.2"}, lost, "one reply per command", first_line(r),
         k_one_reply, "reply lost");
@@ -970,7 +973,9 @@ bool exchange::follow(bool probe, bool judged) {
       return false;
     }
     stop_ = true;
-    if (!judged) return false;
+    // Trust in the certificate is the client's configuration (--insecure,
+    // --ca-file), not something RFC 3207 asks of the server.
+    if (!judged || h.status == io_status::tls_untrusted) return false;
     if (h.status == io_status::timeout)
       add(finding_kind::hang, ref::level::must, {3207, "4"},
           "the server answered 220 to STARTTLS but did not complete the TLS handshake: " + h.detail, "TLS handshake",
@@ -1016,9 +1021,14 @@ void exchange::sync_probe(bool after_tls) {
     }
   }
   set_tag(probe_tag);
-  note("sync probe: an unknown verb, whose 5yz reply is the last the server owes");
+  // With NOOP the replies are matched by count: a stray reply that came before the
+  // NOOP's takes its slot, and the NOOP's own reply, which the server sends right
+  // after it (RFC 2920 3.2), then answers nothing sent and is caught in the settle.
+  note(s_.sync_with_noop
+           ? "sync probe: NOOP, whose reply is the last the server owes (it accepts unknown verbs)"
+           : "sync probe: an unknown verb, whose 5yz reply is the last the server owes");
   probe_answered_ = probe_displaced_ = false;
-  if (write("XSMTPSPEC-SYNC" + s_.probe_suffix + "\r\n")) {
+  if (write(s_.sync_with_noop ? std::string("NOOP\r\n") : std::string(sync_probe_verb) + s_.probe_suffix + "\r\n")) {
     const auto until = clock_type::now() + s_.reply_timeout;
     while (!probe_answered_ && !closed_) {
       const auto now = clock_type::now();

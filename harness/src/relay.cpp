@@ -106,7 +106,10 @@ results::run_result run_relay(const relay_settings& s, const std::vector<relay_c
   reference_server sink(sink_opt);
 
   results::run_result run;
-  auto target = probe_target(s.submit);
+  // The relay cases address the sink's domain, never {to}: no preflight for it.
+  run_settings probe_settings = s.submit;
+  probe_settings.check_envelope = false;
+  auto target = probe_target(probe_settings);
   run.target = target.info;
   if (!target.reachable) throw std::runtime_error("cannot reach " + s.submit.target.to_string() + ": " + target.problem);
 
@@ -146,7 +149,9 @@ results::run_result run_relay(const relay_settings& s, const std::vector<relay_c
       r.findings.push_back({l, rc.rfc.front(), std::move(text), std::move(expected), std::move(observed), -1, security});
     };
     if (r.outcome == results::verdict::error || code == 0) {
-      if (r.outcome != results::verdict::error) r.outcome = results::verdict::error, r.reason = "no reply to the message's end of data";
+      // Decided through decide_verdict, which assign_defects runs again.
+      if (r.outcome != results::verdict::error)
+        results::decide_verdict(r, s.submit.strict, "no reply to the message's end of data", r.inconclusive);
       run.cases.push_back(std::move(r));
       continue;
     }
@@ -155,10 +160,6 @@ results::run_result run_relay(const relay_settings& s, const std::vector<relay_c
       // on the far side.
       r.transcript.push_back({results::transcript_event::kind::note, {}, "the relay refused the message (" +
                                                                  std::to_string(code) + "): nothing was relayed"});
-      if (r.findings.empty()) {
-        r.outcome = results::verdict::pass;
-        r.reason = "refused with " + std::to_string(code) + ", which conforms";
-      }
       run.cases.push_back(std::move(r));
       continue;
     }
@@ -167,9 +168,11 @@ results::run_result run_relay(const relay_settings& s, const std::vector<relay_c
     std::optional<accepted_message> got;
     while (!(got = sink.find_message(tok)) && steady_clock::now() < until) std::this_thread::sleep_for(100ms);
     if (!got) {
-      r.outcome = results::verdict::error;
-      r.reason = "the relay accepted the message (" + std::to_string(code) + ") but it did not reach the sink within " +
-                 std::to_string(s.delivery_timeout.count()) + " ms (is the relay routed to " + s.sink_listen + "?)";
+      results::decide_verdict(r, s.submit.strict,
+                              "the relay accepted the message (" + std::to_string(code) +
+                                  ") but it did not reach the sink within " + std::to_string(s.delivery_timeout.count()) +
+                                  " ms (is the relay routed to " + s.sink_listen + "?)",
+                              r.inconclusive);
       run.cases.push_back(std::move(r));
       continue;
     }

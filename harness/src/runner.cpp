@@ -67,8 +67,8 @@ bool allows(const reply_expectation& e, const ref::reply& r) { return r.code == 
 /// Everything one run of one case works with.
 class case_run final : public exchange_user {
  public:
-  case_run(const scenario_case& c, const run_settings& s)
-      : c_(c), s_(s), log_(s.transcript_limit), conn_(log_), nonce_(make_nonce()),
+  case_run(const scenario_case& c, const run_settings& s, const target_probe& t)
+      : c_(c), s_(s), t_(t), log_(s.transcript_limit), conn_(log_), nonce_(make_nonce()),
         deadline_(clock_type::now() + c.timeout.value_or(s.case_timeout)) {}
 
   results::case_result run();
@@ -136,6 +136,7 @@ class case_run final : public exchange_user {
 
   const scenario_case& c_;
   const run_settings& s_;
+  const target_probe& t_;
   results::transcript log_;
   connection conn_;
   std::string nonce_;
@@ -159,6 +160,7 @@ void case_run::start_exchange(results::tls_mode tls) {
   xs.settle = s_.settle;
   xs.reply_content = c_.checks.reply_content;
   xs.probe_suffix = "-" + nonce_;
+  xs.sync_with_noop = t_.sync_by_noop;
   x_.emplace(conn_, std::move(xs), *this, deadline_);
 }
 
@@ -241,7 +243,8 @@ bool case_run::connect_and_greet() {
       return false;
     }
     case exchange::greeting_status::tls_failed:
-      error_ = "TLS handshake failed: " + x_->tls_problem();
+      error_ = x_->certificate_untrusted() ? certificate_advice(x_->tls_problem())
+                                           : "TLS handshake failed: " + x_->tls_problem();
       return false;
     case exchange::greeting_status::none:
       stop_ = true;
@@ -459,6 +462,10 @@ results::case_result case_run::run() {
                                                              : std::string("STARTTLS could not be set up");
         if (setup == exchange::starttls_status::done) {
           tls_used_ = results::tls_mode::starttls;
+        } else if (x_->certificate_untrusted()) {
+          // Not the server's fault, and not a reason to go on in plaintext either.
+          error_ = certificate_advice(x_->tls_problem());
+          stop_ = true;
         } else if (c_.tls == results::tls_mode::starttls) {
           if (skip_reason_.empty() && findings_.empty())
             inconclusive(setup == exchange::starttls_status::failed && x_->tls_problem().empty()
@@ -493,6 +500,8 @@ results::case_result case_run::run() {
       }
       step_ = -1;
       x_->set_tag(setup_tag);
+      // A STARTTLS step whose handshake failed on trust (the exchange made no finding).
+      if (error_.empty() && x_->certificate_untrusted()) error_ = certificate_advice(x_->tls_problem());
       if (error_.empty() && going_on()) x_->sync_probe(false);
       else if (!x_->closed() && error_.empty()) x_->drain(s_.settle);
       // The client broke the framing itself (BDAT without CHUNKING, pipelining RFC
@@ -567,6 +576,21 @@ std::string expand_variables(std::string_view text, const run_settings& s, std::
   return out;
 }
 
+std::string certificate_advice(std::string_view problem) {
+  // The layers each prefix the reason; the user needs only OpenSSL's.
+  for (bool stripped = true; stripped;) {
+    stripped = false;
+    for (std::string_view prefix : {"STARTTLS handshake failed: ", "TLS handshake failed: ", "TLS handshake: "})
+      if (problem.substr(0, prefix.size()) == prefix) {
+        problem.remove_prefix(prefix.size());
+        stripped = true;
+      }
+  }
+  return "the server's TLS certificate is not trusted (" + std::string(problem) +
+         "): trust is smtpspec's configuration, not the server's conformance; give --insecure to accept any "
+         "certificate, or --ca-file (and --sni) to verify this one";
+}
+
 bool target_probe::has(std::string_view need, bool in_tls) const {
   // "KEYWORD" or "KEYWORD PARAM" (e.g. "AUTH LOGIN"): the keyword, and the
   // parameter among its ehlo-params.
@@ -592,14 +616,18 @@ bool target_probe::has(std::string_view need, bool in_tls) const {
 namespace {
 
 /// One short session to learn the greeting and EHLO keywords (and, if offered,
-/// the keywords inside TLS). Nothing in it is judged: the cases judge the same
-/// replies themselves.
+/// the keywords inside TLS), and whether the cases can run as set up: the
+/// preflight transaction and the sync probe's unknown verb. Nothing in it is
+/// judged: the cases judge the same replies themselves.
 class probe_session final : public exchange_user {
  public:
+  /// Greeting, EHLO, STARTTLS and EHLO, MAIL, two RCPT, RSET, the unknown verb, QUIT.
+  static constexpr int k_commands = 10;
+
   explicit probe_session(const run_settings& s)
       : s_(s),
         x_(conn_, settings(s), *this,
-           clock_type::now() + s.connect_timeout + 8 * s.reply_timeout + milliseconds(1000)) {}
+           clock_type::now() + s.connect_timeout + (k_commands + 2) * s.reply_timeout + milliseconds(1000)) {}
 
   void finding(exchange_finding) override {}
   void note(std::string_view text) override { log_.note(text); }
@@ -617,17 +645,26 @@ class probe_session final : public exchange_user {
   exchange& x() { return x_; }
   bool received_any() const { return received_any_; }
   bool greeting_readable() const { return greeting_readable_; }
-  const std::optional<ref::reply>& last_reply() const { return last_reply_; }
-  void forget_last_reply() { last_reply_.reset(); }
+  /// The last EHLO was answered 250.
+  bool greeted_by_ehlo() const { return ehlo_reply_ && ehlo_reply_->code == 250; }
+  /// The session can take another command.
+  bool usable() const { return !x_.closed() && !x_.stopped(); }
+
+  /// Sends one command line; its reply (the last one judged), or std::nullopt when
+  /// none came (the session is then over).
+  std::optional<ref::reply> command(const std::string& line) {
+    x_.set_tag(0);
+    last_reply_.reset();
+    if (!x_.write(line + "\r\n")) return std::nullopt;
+    x_.await_owed();
+    return last_reply_;
+  }
 
   /// The EHLO keywords; std::nullopt when the reply could not be read as an
   /// ehlo-ok-rsp (then `needs` cannot be judged and no case is skipped for it).
   std::optional<std::vector<std::string>> ehlo() {
     ehlo_reply_.reset();
-    x_.set_tag(0);
-    if (!x_.write("EHLO " + s_.client_domain + "\r\n")) return std::nullopt;
-    x_.await_owed();
-    if (!ehlo_reply_ || !ehlo_readable_) return std::nullopt;
+    if (!command("EHLO " + s_.client_domain) || !ehlo_reply_ || !ehlo_readable_) return std::nullopt;
     std::vector<std::string> out;
     if (ehlo_reply_->code != 250) return out;
     auto list = ref::parse_ehlo_reply(*ehlo_reply_);
@@ -637,6 +674,41 @@ class probe_session final : public exchange_user {
       for (const auto& p : e.params) k += " " + p;
       out.push_back(k);
     }
+    return out;
+  }
+
+  /// The preflight transaction (envelope_check): MAIL FROM:<from>, RCPT TO:<to>
+  /// and <to2>, then RSET (RFC 5321 4.1.1.5) so that nothing of it stays.
+  envelope_check envelope() {
+    envelope_check out;
+    auto refused = [&](envelope_check::which w, const std::string& line, const ref::reply& r) {
+      // RFC 4954 6 and RFC 3207 4: 530 asks for AUTH or STARTTLS first. 4yz: for
+      // now (4.2.1), e.g. greylisting.
+      out.result = r.code == 530     ? envelope_check::outcome::auth_required
+                   : r.klass() == 4  ? envelope_check::outcome::deferred
+                                     : envelope_check::outcome::refused;
+      out.command = w;
+      out.line = results::visible(line);
+      out.reply = first_line(r);
+      return out;
+    };
+    const std::string mail = "MAIL FROM:<" + s_.from + ">";
+    const auto m = command(mail);
+    if (!m) return out;
+    if (m->klass() != 2) return refused(envelope_check::which::from, mail, *m);
+    std::vector<std::pair<envelope_check::which, std::string>> rcpts = {{envelope_check::which::to, s_.to}};
+    if (!s_.to2.empty() && s_.to2 != s_.to) rcpts.emplace_back(envelope_check::which::to2, s_.to2);
+    out.result = envelope_check::outcome::accepted;
+    for (const auto& [w, box] : rcpts) {
+      const std::string rcpt = "RCPT TO:<" + box + ">";
+      const auto r = command(rcpt);
+      if (!r) return envelope_check{};
+      if (r->klass() != 2) {
+        refused(w, rcpt, *r);
+        break;
+      }
+    }
+    if (usable()) command("RSET");
     return out;
   }
 
@@ -673,7 +745,8 @@ target_probe probe_target(const run_settings& s) {
     return t;
   }
   if (greeted == exchange::greeting_status::tls_failed) {
-    t.problem = "implicit TLS handshake failed: " + x.tls_problem();
+    t.problem = x.tls_problem();
+    t.certificate_untrusted = x.certificate_untrusted();
     return t;
   }
   if (x.tls_active()) t.info.tls_description = x.tls_description();
@@ -691,15 +764,26 @@ target_probe probe_target(const run_settings& s) {
   }
   const auto& greeting = x.greeting();
   t.info.banner = std::to_string(greeting.code) + (greeting.lines.empty() ? "" : " " + greeting.lines.front());
+  if (greeted == exchange::greeting_status::refused) {
+    // 3.1: after 554 only QUIT is useful; no case can run.
+    t.session_refused = true;
+    if (p.usable()) p.command("QUIT");
+    x.close();
+    return t;
+  }
   auto plain = p.ehlo();
   t.ehlo_readable = plain.has_value();
   t.info.extensions = plain.value_or(std::vector<std::string>{});
+  // The preflight in the mode the cases run in: plaintext (or implicit TLS), or
+  // inside TLS for --tls starttls (some servers take mail only there).
+  auto check_envelope = [&] {
+    if (s.check_envelope && p.usable() && p.greeted_by_ehlo()) t.envelope = p.envelope();
+  };
+  if (s.tls != results::tls_mode::starttls) check_envelope();
   if (s.tls == results::tls_mode::implicit) {
     t.info.tls_extensions = t.info.extensions;
-  } else if (t.has("STARTTLS", false)) {
-    x.set_tag(0);
-    p.forget_last_reply();
-    if (x.write("STARTTLS\r\n")) x.await_owed();
+  } else if (t.has("STARTTLS", false) && p.usable()) {
+    const auto reply = p.command("STARTTLS");
     if (x.where() == ref::phase::tls_handshake) {
       if (x.follow_into_tls(false)) {
         t.info.tls_description = x.tls_description();
@@ -708,19 +792,29 @@ target_probe probe_target(const run_settings& s) {
         t.info.tls_extensions = in_tls.value_or(std::vector<std::string>{});
       } else {
         t.info.tls_problem = "STARTTLS handshake failed: " + x.tls_problem();
+        t.certificate_untrusted = x.certificate_untrusted();
       }
     } else {
-      t.info.tls_problem =
-          p.last_reply() ? "STARTTLS refused: " + first_line(*p.last_reply()) : std::string("no reply to STARTTLS");
+      t.info.tls_problem = reply ? "STARTTLS refused: " + first_line(*reply) : std::string("no reply to STARTTLS");
     }
   } else {
     t.info.tls_problem = "STARTTLS not advertised";
   }
-  if (!x.closed()) {
-    x.set_tag(0);
-    if (x.write("QUIT\r\n")) x.await_owed();
-    x.close();
+  // With --tls starttls and TLS refused, the cases that may go on in plaintext do.
+  if (s.tls == results::tls_mode::starttls) check_envelope();
+  // The sync probe's verb, once: a server that does not refuse it with 5yz would
+  // make every case wait out the reply timeout for a 5yz that never comes.
+  if (p.usable()) {
+    const auto r = p.command(std::string(sync_probe_verb));
+    if (!r || r->klass() != 5) {
+      t.sync_by_noop = true;
+      t.unknown_verb_reply = r ? first_line(*r)
+                             : x.closed() ? std::string("the connection was closed")
+                                          : "no reply within " + std::to_string(s.reply_timeout.count()) + " ms";
+    }
   }
+  if (p.usable()) p.command("QUIT");
+  x.close();
   return t;
 }
 
@@ -730,19 +824,18 @@ results::case_result run_case(const scenario_case& c, const run_settings& s, con
   for (const auto& kw : c.needs) {
     if (t.ehlo_readable && !t.has(kw, in_tls)) {
       results::case_result out = result_for(c);
-      out.outcome = results::verdict::skip;
-      out.reason = "the target does not advertise " + kw + (in_tls ? " inside TLS" : "");
+      // Through decide_verdict, so that assign_defects, which decides again, keeps it.
+      results::decide_verdict(out, s.strict, "", "the target does not advertise " + kw + (in_tls ? " inside TLS" : ""));
       return out;
     }
   }
   if (c.client) {
     // A client case: smtpspec must play the server (`smtpspec client`).
     results::case_result out = result_for(c);
-    out.outcome = results::verdict::error;
-    out.reason = "a client case: run it with 'smtpspec client'";
+    results::decide_verdict(out, s.strict, "a client case: run it with 'smtpspec client'", "");
     return out;
   }
-  case_run run(c, s);
+  case_run run(c, s, t);
   return run.run();
 }
 

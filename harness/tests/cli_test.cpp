@@ -9,7 +9,15 @@
 #include <fstream>
 #include <string>
 
+#include "script_server.hpp"
+#include "smtpspec/harness/reference_server.hpp"
+
 namespace {
+
+using smtpspec::test_support::peer;
+using smtpspec::test_support::plain_server;
+using smtpspec::test_support::script_server;
+using smtpspec::test_support::starts;
 
 struct outcome {
   int status = -1;
@@ -112,6 +120,103 @@ TEST(cli, a_failing_case_exits_1) {
                                            "\n[[case]]\nid = \"t.quit\"\ntitle = \"Sends QUIT\"\nrequirement = \"x\"\n"
                                            "rfc = \"5321#4.1.1.10\"\nlevel = \"MUST\"\nsteps = [ { send = \"QUIT\" } ]\n"));
   EXPECT_EQ(r.status, 1) << r.output;
+}
+
+// --- runs that are not set up right (issue 13): a clear message and exit 3, never
+// findings about the server ------------------------------------------------------------------
+
+bool has(const outcome& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
+
+TEST(cli_setup, a_refused_to_stops_the_run_and_names_the_option) {
+  // The embedded server takes mail only for its local domains (550 relay denied).
+  const auto suite = write_temp("setup-to.toml", k_valid_case);
+  auto r = run("server -q --to someone@elsewhere.example --suite " + suite);
+  EXPECT_EQ(r.status, 3) << r.output;
+  EXPECT_TRUE(has(r, "RCPT TO:<someone@elsewhere.example> got '550")) << r.output;
+  EXPECT_TRUE(has(r, "give --to a mailbox the server accepts")) << r.output;
+  // The user may still want the run: then the cases say what they saw.
+  EXPECT_EQ(run("server -q --skip-envelope-check --to someone@elsewhere.example --suite " + suite).status, 0);
+}
+
+TEST(cli_setup, a_server_that_wants_auth_before_mail_stops_the_run) {
+  script_server srv([] {
+    return plain_server({"PIPELINING", "AUTH PLAIN"}, [](peer& p, const std::string& line, std::string&) {
+      if (!starts(line, "MAIL")) return false;
+      p.send("530 5.7.0 Authentication required\r\n");
+      return true;
+    });
+  });
+  auto r = run("server " + srv.address() + " -q --suite " + write_temp("setup-auth.toml", k_valid_case));
+  EXPECT_EQ(r.status, 3) << r.output;
+  EXPECT_TRUE(has(r, "MAIL FROM:<")) << r.output;
+  EXPECT_TRUE(has(r, "only after AUTH or STARTTLS (530)")) << r.output;
+}
+
+TEST(cli_setup, a_server_that_accepts_unknown_verbs_is_synchronised_with_noop) {
+  // 15 minutes and 178 false security findings before: every case waited for a 5yz
+  // to the sync probe that never came. Now the run notes it once, and the
+  // smuggling cases against this otherwise plain server pass.
+  script_server srv([] {
+    return plain_server({"PIPELINING", "8BITMIME"}, [](peer& p, const std::string& line, std::string&) {
+      if (!starts(line, "XSMTPSPEC") && !starts(line, "SMTPSPEC-UNKNOWN")) return false;
+      p.send("250 2.0.0 whatever you say\r\n");
+      return true;
+    });
+  });
+  auto r = run("server " + srv.address() + " -j 2 --timeout 5 --case 'rfc2920.*' --case "
+               "'rfc5321.syntax.unknown*'");
+  EXPECT_TRUE(has(r, "answered 250 2.0.0 whatever you say to an unknown verb")) << r.output;
+  EXPECT_TRUE(has(r, "synchronise with NOOP")) << r.output;
+  EXPECT_TRUE(has(r, " 0 ERROR")) << r.output;
+  // The one finding: the unknown verb's 250, in the case that owns it.
+  EXPECT_TRUE(has(r, "rfc5321.syntax.unknown")) << r.output;
+  EXPECT_FALSE(has(r, "FAIL  rfc2920.")) << r.output;
+}
+
+TEST(cli_setup, an_untrusted_certificate_is_an_error_with_advice_not_a_finding) {
+  smtpspec::harness::reference_server_options opt;  // a self-signed certificate made at start-up
+  smtpspec::harness::reference_server srv(opt);
+  auto r = run("server " + srv.address() + " -q --tls starttls --suite " + write_temp("setup-tls.toml", k_valid_case));
+  EXPECT_EQ(r.status, 3) << r.output;
+  EXPECT_TRUE(has(r, "certificate is not trusted")) << r.output;
+  EXPECT_TRUE(has(r, "--insecure")) << r.output;
+  EXPECT_TRUE(has(r, "--ca-file")) << r.output;
+  // Without --tls, the cases that use STARTTLS themselves ERROR with the same advice.
+  auto cases = run("server " + srv.address() + " --case 'rfc3207.starttls.*'");
+  EXPECT_EQ(cases.status, 1) << cases.output;
+  EXPECT_TRUE(has(cases, "ERROR rfc3207.")) << cases.output;
+  EXPECT_FALSE(has(cases, "FAIL  rfc3207.")) << cases.output;
+  // Trusted, it runs.
+  EXPECT_EQ(run("server " + srv.address() + " -q --insecure --tls starttls --suite " +
+                write_temp("setup-tls2.toml", k_valid_case))
+                .status,
+            0);
+}
+
+TEST(cli_setup, a_554_greeting_tests_nothing_and_exits_3) {
+  script_server srv([] { return plain_server({"PIPELINING"}); }, "554 5.7.1 no SMTP service here\r\n");
+  auto r = run("server " + srv.address() + " -q --suite " + write_temp("setup-554.toml", k_valid_case));
+  EXPECT_EQ(r.status, 3) << r.output;
+  EXPECT_TRUE(has(r, "refused the session with the greeting '554 5.7.1 no SMTP service here'")) << r.output;
+}
+
+TEST(cli_setup, a_run_in_which_every_case_skips_does_not_exit_0) {
+  script_server srv([] { return plain_server({"PIPELINING"}); });
+  std::string needs_chunking = k_valid_case;
+  needs_chunking.replace(needs_chunking.find("level = "), 0, "needs = [\"CHUNKING\"]\n");
+  auto r = run("server " + srv.address() + " -q --suite " + write_temp("setup-skip.toml", needs_chunking));
+  EXPECT_EQ(r.status, 3) << r.output;
+  EXPECT_TRUE(has(r, "no case could run")) << r.output;
+}
+
+TEST(cli_setup, tls_starttls_without_starttls_is_an_error_unless_tls_is_optional) {
+  script_server srv([] { return plain_server({"PIPELINING"}); });
+  const auto suite = write_temp("setup-notls.toml", k_valid_case);
+  auto r = run("server " + srv.address() + " -q --tls starttls --suite " + suite);
+  EXPECT_EQ(r.status, 3) << r.output;
+  EXPECT_TRUE(has(r, "STARTTLS not advertised")) << r.output;
+  EXPECT_TRUE(has(r, "--tls-optional")) << r.output;
+  EXPECT_EQ(run("server " + srv.address() + " -q --tls starttls --tls-optional --suite " + suite).status, 0);
 }
 
 }  // namespace

@@ -217,6 +217,7 @@ TEST(EndpointSpec, ToStringBracketsIpv6) {
 TEST(IoStatus, Names) {
   EXPECT_EQ(to_string(io_status::ok), "ok");
   EXPECT_EQ(to_string(io_status::tls_failed), "tls_failed");
+  EXPECT_EQ(to_string(io_status::tls_untrusted), "tls_untrusted");
   EXPECT_EQ(to_string(io_status::unreachable), "unreachable");
 }
 
@@ -484,6 +485,20 @@ TEST(ConnectionTls, HandshakeAgainstPlaintextPeerFails) {
   EXPECT_FALSE(has_event(t, transcript_event::kind::tls_started));
 }
 
+TEST(ConnectionTls, AVerifyingClientTellsABrokenHandshakeFromAnUntrustedCertificate) {
+  // The same plaintext peer, with verification on: the handshake breaks before any
+  // certificate is seen, so it is the server's failure, not the client's trust.
+  test_server srv("127.0.0.1", [](tcp::socket s) -> awaitable<void> {
+    co_await write_text(s, "220 plain.example ESMTP\r\n");
+    co_await drain_until_eof(s);
+  });
+  transcript t;
+  connection c(t);
+  ASSERT_TRUE(c.connect(srv.endpoint(), k_long));
+  auto r = c.start_tls(client_tls_options{}, "localhost", k_long);
+  EXPECT_EQ(r.status, io_status::tls_failed) << r.detail;
+}
+
 TEST(ConnectionTls, HandshakeTimesOutAgainstSilentPeer) {
   test_server srv("127.0.0.1", [](tcp::socket s) -> awaitable<void> { co_await drain_until_eof(s); });
   transcript t;
@@ -521,7 +536,7 @@ TEST(ConnectionTls, VerifyingClientRejectsSelfSigned) {
   ASSERT_TRUE(c.connect(srv.endpoint(), k_long));
   client_tls_options opt;  // verifying, system trust store only
   auto r = c.start_tls(opt, "localhost", k_long);
-  EXPECT_EQ(r.status, io_status::tls_failed) << r.detail;
+  EXPECT_EQ(r.status, io_status::tls_untrusted) << r.detail;
   EXPECT_NE(r.detail.find("certificate"), std::string::npos) << r.detail;
   EXPECT_FALSE(c.tls_active());
 }
@@ -557,7 +572,7 @@ TEST(ConnectionTls, VerifyingClientRejectsTheWrongHostName) {
   opt.ca_file = ca.path();
   opt.sni = "mx.wrong.example";
   auto r = c.start_tls(opt, "localhost", k_long);
-  EXPECT_EQ(r.status, io_status::tls_failed) << r.detail;
+  EXPECT_EQ(r.status, io_status::tls_untrusted) << r.detail;
 }
 
 // ---- the TLS peer name (tls.hpp configure_peer_name, used by connection and load) ----
@@ -655,7 +670,7 @@ TEST(ConnectionTls, VerifyingClientAcceptsAnIpv6LiteralTargetInBrackets) {
   ASSERT_TRUE(c.connect(srv->endpoint(), k_long));
   opt.sni = "[::2]";
   auto r = c.start_tls(opt, "[::1]", k_long);
-  EXPECT_EQ(r.status, io_status::tls_failed) << r.detail;
+  EXPECT_EQ(r.status, io_status::tls_untrusted) << r.detail;
 }
 
 TEST(ConnectionTls, AnSniOpenSslRefusesIsATlsSetupFailure) {

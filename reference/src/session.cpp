@@ -636,7 +636,16 @@ expectation session::expect_unknown_verb(std::string_view line) const {
   if (name.find_first_not_of(" \t") == std::string_view::npos)
     // A line of blanks names no command: a syntax error (500 or 501, 4.3.2).
     return make({500, 501}, level::should, k_sequences, "a command line with no verb: 500 or 501 (RFC 5321 4.3.2)");
-  if (state_.offers(name)) {
+  // Most EHLO keywords announce parameters or behaviour, not a command (RFC 1870's
+  // SIZE, RFC 2920's PIPELINING, ...); only a keyword that is not one of those can
+  // name a verb the server advertised.
+  static constexpr std::string_view k_not_commands[] = {
+      "SIZE",  "PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "DSN",       "SMTPUTF8",      "CHUNKING",
+      "BINARYMIME", "DELIVERBY", "REQUIRETLS", "MT-PRIORITY", "MTRK", "RRVS", "FUTURERELEASE", "NO-SOLICITING",
+      "LIMITS", "CONPERM", "CONNEG", "UTF8SMTP"};
+  const bool names_no_command =
+      std::any_of(std::begin(k_not_commands), std::end(k_not_commands), [&](std::string_view k) { return iequals(k, name); });
+  if (!names_no_command && state_.offers(name)) {
     // An extension verb the server advertised: its own RFC sets the replies. 4.2.4:
     // "Extended SMTP systems MUST NOT list capabilities in response to EHLO for
     // which they will return 502 (or 500) replies."

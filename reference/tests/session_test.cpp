@@ -421,6 +421,17 @@ TEST(invalid_commands, advertised_extension_verb_is_not_unrecognized) {
   EXPECT_EQ(refused.cite, (citation{5321, "4.2.4"}));
 }
 
+TEST(invalid_commands, keywords_that_name_no_command_are_unrecognized_verbs) {
+  // session_fuzzer: "SIZE TO:<...>" after an EHLO that lists SIZE is no command;
+  // SIZE (RFC 1870) announces a MAIL parameter, so 500 is what 4.2.4 asks for.
+  fixture_lines lines;
+  session s = after_ehlo(lines, "PIPELINING\nSIZE 1000\n8BITMIME");
+  for (std::string_view line : {"SIZE TO:<x@example.test>", "PIPELINING", "8BITMIME"}) {
+    auto e = s.expect_invalid(verb::unknown, {error::unknown_verb, 0}, line);
+    EXPECT_EQ(judge(e, make_reply("500 5.5.2 unrecognized")).kind, outcome::conforming) << line;
+  }
+}
+
 TEST(invalid_commands, verbs_other_specifications_define_may_get_any_reply) {
   fixture_lines lines;
   session s = after_ehlo(lines, "PIPELINING");

@@ -36,6 +36,10 @@ enum class io_status : std::uint8_t {
   tls_failed,    ///< the TLS handshake failed
   refused,       ///< connect: nothing listens there
   unreachable,   ///< connect: name resolution or routing failed
+  /// The TLS handshake failed because the client did not trust the server's
+  /// certificate (chain or name): the client's trust configuration, not the server's
+  /// protocol. Told apart by the TLS layer's error, never by its text.
+  tls_untrusted,
 };
 std::string_view to_string(io_status s) noexcept;
 

@@ -87,6 +87,9 @@ struct exchange_finding {
   bool security = false;
 };
 
+/// The verb of the sync probe: one no server can know (RFC 5321 4.2.4 wants 500).
+inline constexpr std::string_view sync_probe_verb = "XSMTPSPEC-SYNC";
+
 /// Tags of the octets the exchange writes itself (users tag theirs >= 0).
 inline constexpr int setup_tag = -1;  ///< set-up (EHLO/STARTTLS for --tls starttls), closing
 inline constexpr int noop_tag = -2;   ///< the NOOP before the sync probe inside TLS
@@ -169,6 +172,10 @@ struct exchange_settings {
   double* latency_ms = nullptr;
   /// Appended to the sync probe's verb (a nonce makes it unique to a case).
   std::string probe_suffix;
+  /// The server does not answer an unknown verb with 5yz (target_probe found so):
+  /// the sync probe is then a NOOP, and replies are matched by count alone (a stray
+  /// reply takes the NOOP's slot and the NOOP's own reply then answers nothing).
+  bool sync_with_noop = false;
   std::string client_domain = "client.smtpspec.test";  ///< EHLO domain of setup_starttls
 };
 
@@ -230,6 +237,9 @@ class exchange {
   starttls_status setup_starttls(bool judge_handshake);
   /// Why a TLS handshake failed (the connection's detail), if one did.
   const std::string& tls_problem() const noexcept { return tls_problem_; }
+  /// A TLS handshake failed because the client did not trust the server's
+  /// certificate (io_status::tls_untrusted): the user's configuration, never a finding.
+  bool certificate_untrusted() const noexcept { return certificate_untrusted_; }
 
   // --- writing and reading ------------------------------------------------------------------
   /// The tag of the writes that follow (a step, the first action of a group).
@@ -252,8 +262,9 @@ class exchange {
   bool follow_into_tls(bool probe = false);
   /// Collects every reply the server still owes without waiting on a clock: an
   /// unknown verb (5yz, 4.2.4) whose reply comes after all earlier ones (RFC 2920
-  /// 3.2). `after_tls`: a judged NOOP first. Where no command can be sent (mail
-  /// data, SASL, owed replies), a quiet wait instead.
+  /// 3.2); a NOOP with exchange_settings::sync_with_noop. `after_tls`: a judged NOOP
+  /// first. Where no command can be sent (mail data, SASL, owed replies), a quiet
+  /// wait instead.
   void sync_probe(bool after_tls = false);
   /// The client sends nothing more (FIN), then reads what the server still says
   /// for `read_for`; inside TLS the client just closes.
@@ -339,6 +350,7 @@ class exchange {
   reference::reply greeting_;
   io_result connect_;
   std::string tls_problem_;
+  bool certificate_untrusted_ = false;
   int tag_ = setup_tag;
   int last_write_tag_ = setup_tag;
   int fd_ = -1;                  // the connected socket (numeric targets), for poll() only
