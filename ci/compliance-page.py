@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
-"""Writes docs/compliance.md from a lab run (ci/lab-matrix.sh OUT): per-server
-counts, versions, and every FAIL with its citation, security findings first.
+"""Writes docs/compliance.md from a lab run (ci/lab-matrix.sh OUT): per server its
+version, its distinct defects (one per rule and observation, counted in the case
+that owns it: docs/verdicts.md) and its case counts; then every defect, security
+first, with the case that owns it and what the transcripts showed.
 Usage: ci/compliance-page.py OUT_DIR > docs/compliance.md"""
-import json, os, sys, collections
+import collections
+import json
+import os
+import re
+import sys
 
 out = sys.argv[1]
 servers = ["postfix", "exim", "opensmtpd", "sendmail", "aiosmtpd", "smtp-server", "haraka", "smtp-sink"]
@@ -13,12 +19,30 @@ if os.path.exists(f"{out}/versions.tsv"):
         name, _, version = line.rstrip("\n").partition("\t")
         versions[name] = version
 
+
 def load(name):
     path = f"{out}/{name}.json"
     return json.load(open(path)) if os.path.exists(path) else None
 
-def fails(d):
-    return [c for c in d["cases"] if c["verdict"] == "FAIL"]
+
+def md(text, limit=300):
+    """Server-derived text made safe for a Markdown table: control octets shown
+    as \\xNN (a server's reply is untrusted), markup characters escaped."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", lambda m: "\\x%02X" % ord(m.group()), text.replace("\n", " "))
+    text = text.replace("\r", "\\r")
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    for ch, rep in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("*", "\\*"), ("_", "\\_"), ("`", "\\`")):
+        text = text.replace(ch, rep)
+    return text
+
+
+def tally(defects):
+    must = sum(d["level"] == "MUST" for d in defects)
+    should = sum(d["level"] == "SHOULD" for d in defects)
+    sec = sum(bool(d.get("security")) for d in defects)
+    return must, should, sec
+
 
 print("# Compliance matrix of the lab\n")
 print("Produced by `ci/targets.sh start && ci/lab-matrix.sh` (each server run twice: no ERROR, no verdict")
@@ -26,91 +50,106 @@ print("that differs between the runs) and `ci/compliance-page.py out/lab > docs/
 print("Every server runs on 127.0.0.1 in the loopback-only namespace `smtpspec-lab`, with the")
 print("configuration of `ci/lab/` (Debian or npm defaults, changed only for ports, TLS, the test")
 print("domain, no DNS, no relay). The HTML matrices are `compliance-matrix.html` and")
-print("`compliance-relay-matrix.html` beside this page.\n")
+print("`compliance-relay-matrix.html` beside this page. How verdicts and distinct defects are")
+print("decided is in [verdicts.md](verdicts.md).\n")
+print("A **distinct defect** is one rule broken in one way (\"502 to VRFY\", \"end of data at")
+print("<LF>.<LF>\"). It counts in the one case that owns its requirement (FAIL for a MUST, WARN for a")
+print("SHOULD) and shows as a note in every other case that saw it, so the defect column is what a")
+print("maintainer has to fix; the case columns say how many cases ran and how they ended.\n")
 print("## Servers\n")
-print("| server | version | PASS | FAIL | WARN | SKIP | ERROR |")
-print("|---|---|---|---|---|---|---|")
+print("| server | version | distinct defects: MUST | SHOULD | security | PASS | FAIL | WARN | SKIP | ERROR |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 runs = {}
 for n in servers:
     d = load(n)
-    if not d: continue
+    if not d:
+        continue
     runs[n] = d
     k = d["counts"]
-    print(f"| {n} | {versions.get(n, '?')} | {k['PASS']} | {k['FAIL']} | {k['WARN']} | {k['SKIP']} | {k['ERROR']} |")
+    must, should, sec = tally(d["defects"])
+    print(f"| {n} | {md(versions.get(n, '?'))} | {must} | {should} | {sec} | {k['PASS']} | {k['FAIL']} | {k['WARN']} "
+          f"| {k['SKIP']} | {k['ERROR']} |")
 print()
 print("SKIP means the server does not advertise an extension the case needs (e.g. AUTH without SASL")
-print("configured), or refused a step for a reason the RFC allows. smtp-sink is Postfix's benchmark")
-print("sink, not an MTA: it accepts everything and offers no STARTTLS, so its many findings are")
-print("expected; it is in the lab for the benchmarks.\n")
+print("configured), refused a step the case needs for a reason the RFC allows, or the case needs a")
+print("delivery check the server's set-up cannot give. smtp-sink is Postfix's benchmark sink, not an")
+print("MTA: it accepts everything and offers no STARTTLS, so its many findings are expected; it is in")
+print("the lab for the benchmarks.\n")
 
 print("## Relays (outbound: `smtpspec relay`)\n")
-print("| relay | version | PASS | FAIL | WARN | ERROR |")
-print("|---|---|---|---|---|---|")
+print("| relay | version | distinct defects: MUST | SHOULD | security | PASS | FAIL | WARN | ERROR |")
+print("|---|---|---|---|---|---|---|---|---|")
+relay_runs = {}
 for n in relays:
     d = load(n)
-    if not d: continue
+    if not d:
+        continue
+    relay_runs[n] = d
     k = d["counts"]
-    print(f"| {n} | {versions.get(n, '?')} | {k['PASS']} | {k['FAIL']} | {k['WARN']} | {k['ERROR']} |")
+    must, should, sec = tally(d["defects"])
+    print(f"| {n} | {md(versions.get(n, '?'))} | {must} | {should} | {sec} | {k['PASS']} | {k['FAIL']} | {k['WARN']} "
+          f"| {k['ERROR']} |")
 print()
 
-by_case_ids = {c["id"] for n, d in runs.items() for c in fails(d)}
-relay_fails = []
-for n in relays:
-    d = load(n)
-    if not d: continue
-    for c in fails(d):
-        relay_fails.append((n, c))
-if relay_fails:
-    print("Relay FAILs (the relay is half of a smuggling pair, RFC 5321 2.3.8 and 4.1.1.4):\n")
-    for n, c in relay_fails:
-        print(f"- {n}: **{c['id']}**: {c['title']}. {c['reason'][:300]}")
-    print()
-
-# What each kind of finding means, written after reading the transcripts of the runs
-# above; printed only for cases that failed in this run.
+# What a defect means, written after reading the transcripts of the runs above;
+# keyed by the case that owns the defect, printed only where that case owns one.
 EXPLAIN = {
     "rfc5321.smuggling.lf-dot-lf": "Postfix 3.7.11 ends DATA at <LF>.<LF> when `smtpd_forbid_bare_newline` is `no` (Debian 12's default), so a message relayed by a server that passes bare LF through (see the relay table) can carry a second, forged transaction: SMTP smuggling (CVE-2023-51764). Every Postfix smuggling case passes with `smtpd_forbid_bare_newline = yes`; `ci/lab/postfix.sh` keeps the default so the lab shows what a stock install does.",
-    "rfc5321.smuggling.crlf-dot-lf-first-line": "Exim 4.96 as packaged in Debian 12 treats `.<LF>` as end-of-data when it is the first line after 354 (other positions are refused): the octets after it run as a second transaction (CVE-2023-51766 class).",
+    "rfc5321.smuggling.crlf-dot-lf": "Exim 4.96 as packaged in Debian 12 treats `.<LF>` as end-of-data when it is the first line after 354, and Postfix with `smtpd_forbid_bare_newline = no` anywhere: the octets after it run as a second transaction (CVE-2023-51766 class).",
     "rfc5321.limits.command-line-100k": "Exim answers a 100 kB command line with several replies (it splits the line into chunks and answers each), so the client and server disagree on how many commands were sent: a desynchronisation, not only a length violation.",
-    "rfc5321.domain.underscore": "Widespread: six of eight servers accept `_` in the EHLO domain although 4.1.2 forbids it; the case keeps MUST (4.1.2 says so in as many words) and its scenario file notes how common the deviation is.",
-    "rfc5321.charset.control-character-in-mail": "Control characters in MAIL FROM are accepted by four servers; they then appear in Received headers and logs (log injection).",
-    "rfc4954.auth.during-transaction": "aiosmtpd and smtp-server authenticate in the middle of a transaction, so a transaction started unauthenticated can end authenticated.",
-    "rfc2034.enhanced-status.starttls-reply": "OpenSMTPD 6.8.0p2 from Debian 12 answers 220 to STARTTLS and then fails the handshake with OpenSSL 3 (a known Debian packaging bug); every STARTTLS case fails or skips for that reason, not for smtpspec's certificate.",
+    "rfc5321.domain.underscore": "Widespread: most servers accept `_` in the EHLO domain although 4.1.2 forbids it (\"MUST reject ... 501\"); the case keeps MUST and its scenario file notes how common the deviation is.",
+    "rfc5321.charset.control-character-in-mail": "Control characters in MAIL FROM are accepted; they then appear in Received headers and logs (log injection).",
+    "rfc4954.auth.during-transaction": "The server authenticates in the middle of a transaction, so a transaction started unauthenticated can end authenticated (RFC 4954 4: \"The AUTH command is not permitted during a mail transaction\").",
+    "rfc2034.enhanced-status.starttls-reply": "OpenSMTPD 6.8.0p2 from Debian 12 answers 220 to STARTTLS and then fails the handshake with OpenSSL 3 (a known Debian packaging bug).",
     "rfc5321.limits.text-line-1000": "Haraka splits text lines longer than its `max_data_line_length` (992) and so changes a 998-octet line that RFC 5321 4.5.3.1.6 requires it to carry unchanged.",
 }
-explained = False
-for cid, text in EXPLAIN.items():
-    if cid in by_case_ids:
-        if not explained:
-            print("## What the findings mean\n")
-            explained = True
-        print(f"- **{cid}**: {text}")
-if explained: print()
 
-by_case = collections.defaultdict(list)
-for n, d in runs.items():
-    if n == "smtp-sink": continue
-    for c in fails(d):
-        by_case[c["id"]].append((n, c))
 
-def security(cases):
-    return any("security" in c["tags"] or any(f.get("security") for f in c["findings"]) for _, c in cases)
+def defect_line(d, servers_of=None):
+    cite = d["rfc"]["text"]
+    seen = len(d["cases"])
+    where = f"owner `{d['owner']}`" + (f", seen in {seen} cases" if seen > 1 else "")
+    lead = f"**{d['level']}** {cite}"
+    if servers_of:
+        lead += f" on {', '.join(servers_of)}"
+    return f"- {lead}: {md(d['text'])} ({where})"
 
-print("## Security-relevant findings\n")
-for cid, cases in sorted(by_case.items()):
-    if not security(cases): continue
-    c = cases[0][1]
-    cite = ", ".join(r["text"] for r in c["rfc"])
-    print(f"- **{cid}** ({cite}, {c['level']}): {c['title']}. FAIL on: {', '.join(n for n, _ in cases)}.")
-    for n, cc in cases:
-        print(f"  - {n}: {cc['reason'][:400]}")
+
+# Security first, across servers: one entry per defect (rule and observation), with
+# every server that has it and the case that owns it there.
+print("## Security-relevant defects\n")
+sec = collections.OrderedDict()
+for n, d in list(runs.items()) + list(relay_runs.items()):
+    for x in d["defects"]:
+        if not x.get("security"):
+            continue
+        key = (x["level"], x["rfc"]["text"], x.get("rule", ""), x.get("observation", ""))
+        sec.setdefault(key, []).append((n, x))
+if not sec:
+    print("None.\n")
+for (level, cite, rule, obs), found in sec.items():
+    where = ", ".join(f"{n} (`{x['owner']}`)" for n, x in found)
+    print(f"- **{level}** {cite}: {md(rule or found[0][1]['text'])}: {md(obs)}. On {where}.")
 print()
-print("## Every other FAIL\n")
-print("| case | RFC | servers | what happened (first server) |")
-print("|---|---|---|---|")
-for cid, cases in sorted(by_case.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-    if security(cases): continue
-    c = cases[0][1]
-    cite = ", ".join(r["text"] for r in c["rfc"][:2])
-    reason = cases[0][1]["reason"].replace("|", "\\|").replace("\n", " ")[:220]
-    print(f"| {cid} | {cite} | {', '.join(n for n, _ in cases)} | {reason} |")
+
+explained = set()
+print("## Distinct defects per server\n")
+for n, d in list(runs.items()) + list(relay_runs.items()):
+    must, should, _ = tally(d["defects"])
+    print(f"### {n}\n")
+    print(f"{md(versions.get(n, '?'))}: {must} MUST, {should} SHOULD.\n")
+    if not d["defects"]:
+        print("No defect found.\n")
+        continue
+    for x in d["defects"]:
+        print(defect_line(x))
+        if x["owner"] in EXPLAIN:
+            explained.add(x["owner"])
+    print()
+
+if explained:
+    print("## What the findings mean\n")
+    for cid, text in EXPLAIN.items():
+        if cid in explained:
+            print(f"- **{cid}**: {text}")
+    print()

@@ -33,6 +33,8 @@ constexpr std::size_t k_write_piece = 4 * 1024;
 /// for replies owed before octets that end inside a line (the session then goes
 /// on) and after pipelining RFC 2920 3.1 forbids (the session is then not judged).
 constexpr double k_partial_line_factor = 4, k_broken_pipelining_factor = 8;
+/// Replies read during one write and judged after it (exchange::write).
+constexpr std::size_t k_held_replies_max = 4096;
 constexpr milliseconds k_partial_line_min{5}, k_broken_pipelining_min{10}, k_short_wait_max{500};
 /// Reading what the server sent before it closed, after a write found it gone.
 constexpr milliseconds k_after_write_failure{1000};
@@ -477,6 +479,9 @@ void exchange::judge(const ref::reply& r, bool readable, bool malformed) {
     return;
   }
   if (!judged) {
+    // A refusal all the same, as the server saw it: a server that closes after a run
+    // of them defends itself (7.8) whether or not they answered commands sent.
+    if (readable && r.klass() == 5) ++refusals_, last_code_ = r.code;
     answered_nothing(r, ev, in_data, readable);
     return;
   }
@@ -485,6 +490,11 @@ void exchange::judge(const ref::reply& r, bool readable, bool malformed) {
   if (readable) {
     last_code_ = r.code;
     if (r.klass() == 5) ++refusals_;
+    // A refused command line over the 512-octet limit (4.5.3.1.4): a server may
+    // hang up after it to defend itself (7.8), as after suspicious mail data.
+    if (r.klass() == 5 && j.slot.what == ref::reply_slot::kind::invalid_line &&
+        j.slot.error.code == ref::error::line_too_long)
+      refused_overlong_line_ = true;
   }
   if (j.slot.what == ref::reply_slot::kind::end_of_data) last_anomalies_ = j.slot.anomalies;
   if (j.slot.tag == probe_tag) {
@@ -528,6 +538,17 @@ void exchange::judge(const ref::reply& r, bool readable, bool malformed) {
     note(shown(j.slot.describe()) + " refused (" + first_line(r) +
          "): it was sent pipelined although the server does not offer PIPELINING (RFC 2920 3.1)");
     user_.on_reply(ev);
+    return;
+  }
+  if (unexpected_ > 0 && !j.grade.conforming()) {
+    // After a reply that answered nothing sent, the replies that follow are matched
+    // to commands one slot off (Exim answers each piece of a 100 kB line): the
+    // desynchronisation is the finding, and a grade made through the shifted
+    // framing would blame the wrong command.
+    note(shown(j.slot.describe()) + " got " + first_line(r) +
+         ", not judged: the replies are out of step since one answered nothing sent");
+    user_.on_reply(ev);
+    if (r.code == 221 || r.code == 421) after_closing_reply(r);
     return;
   }
   grade(j, r, shown(j.slot.describe()), answered(j.slot));
@@ -789,10 +810,21 @@ bool exchange::write(std::string_view bytes) {
   user_.sent(bytes);
   last_octets_ += bytes.substr(bytes.size() - std::min<std::size_t>(bytes.size(), 2));
   if (last_octets_.size() > 2) last_octets_.erase(0, last_octets_.size() - 2);
+  // Replies read while a write is still going on (so that the server cannot block on
+  // a full socket) are judged once the whole write is fed: a reply to a line counts
+  // after the line, and no verdict depends on where TCP split the write or on when
+  // the server's reply arrived within it (a 100 kB command line).
+  std::vector<ref::reply_item> held;
+  auto release_held = [&] {
+    for (auto& item : held)
+      if (!close_judged_) process(std::move(item));
+    held.clear();
+  };
   for (std::size_t at = 0; at < bytes.size();) {
     const auto piece = bytes.substr(at, k_write_piece);
     const auto r = conn_.write(piece, remaining(s_.reply_timeout));
     if (!r && r.status == io_status::timeout) {
+      release_held();
       if (unwaited_.count(tag_) || unpermitted_pipelining_.count(tag_)) {
         stop_judging("a write did not complete after the client pipelined where RFC 2920 3.1 does not allow it");
         return false;
@@ -812,29 +844,40 @@ bool exchange::write(std::string_view bytes) {
     if (count_slots && slots_made > 1) unpermitted_pipelining_.insert(tag_);
     if (!r) {
       note("write failed: " + std::string(to_string(r.status)) + " " + r.detail);
-      after_write_failure(bytes.substr(at));
+      after_write_failure(bytes.substr(at), held);
       return false;
     }
     if (at < bytes.size()) {
-      // Collect what the server already answered, without waiting for more.
+      // Collect what the server already answered, without waiting for more (a
+      // bounded number: a server that floods meanwhile is read after the write).
       ref::reply_item item;
       got g = got::timeout;
-      while (!closed_ && !stop_ && (g = read_item(item, milliseconds(0))) == got::item) process(std::move(item));
+      while (held.size() < k_held_replies_max && (g = read_item(item, milliseconds(0))) == got::item)
+        held.push_back(std::move(item));
       if (g == got::closed && !close_judged_) {
-        after_write_failure(bytes.substr(at));
+        after_write_failure(bytes.substr(at), held);
         return false;
       }
-      if (closed_ || stop_) return false;
+      if (closed_ || stop_) {
+        release_held();
+        return false;
+      }
     }
   }
+  const bool any_held = !held.empty();
+  release_held();
+  if (any_held && (closed_ || stop_)) return false;
   unread_marked_ = stream_.unread_octets() > 0 &&
                    (unread_marked_ || unwaited_.count(tag_) || unpermitted_pipelining_.count(tag_));
   return true;
 }
 
-void exchange::after_write_failure(std::string_view rest) {
+void exchange::after_write_failure(std::string_view rest, std::vector<ref::reply_item>& held) {
   std::size_t slots_made = 0;
   feed(rest, slots_made);
+  for (auto& item : held)
+    if (!close_judged_) process(std::move(item));
+  held.clear();
   // What the server sent before it closed is read first, then the close is judged
   // as if a read had found it (RFC 5321 3.8).
   const auto until = clock_type::now() + std::min(s_.reply_timeout, k_after_write_failure);
@@ -922,12 +965,20 @@ void exchange::on_close(std::string_view context) {
   // (Nothing owed: the octets not yet framed may still be the client's breach.)
   const bool broke_pipelining = unpermitted_pipelining_.count(front_tag) || unwaited_.count(front_tag) ||
                                 (!front && unread_marked_);
-  if (broke_pipelining || refusals_ >= 2 || last_code_ == 521 || refused_suspicious_data) {
+  // Once replies answered nothing sent, the server is reading octets as commands
+  // that smtpspec sent as something else: the desynchronisation is the finding, and
+  // a close after it (often after the server's own "synchronization error") is its
+  // consequence, as after 421 above.
+  const bool desynchronised = unexpected_ > 0;
+  if (broke_pipelining || refusals_ >= 2 || last_code_ == 521 || refused_suspicious_data || desynchronised ||
+      refused_overlong_line_) {
     // 7.8: a server may defend itself and close after refusing (two or more 5yz
     // here), after refusing suspicious mail data, or when the client pipelined where
     // RFC 2920 3.1 does not allow it; 521 (RFC 7504 3) announces a server that
     // does not accept mail and closes.
     const std::string after = last_code_ == 521          ? "after 521 (RFC 7504)"
+                              : desynchronised           ? "after replies that answered nothing sent"
+                              : refused_overlong_line_   ? "after refusing a command line over 512 octets"
                               : refused_suspicious_data  ? "after refusing mail data that held bare line ends"
                               : refusals_ >= 2           ? "after refusing earlier commands"
                                                          : "after the client pipelined where RFC 2920 3.1 does not allow it";
@@ -981,7 +1032,10 @@ bool exchange::follow(bool probe, bool judged) {
           "the server answered 220 to STARTTLS but did not complete the TLS handshake: " + h.detail, "TLS handshake",
           h.detail, "after 220 to STARTTLS the server negotiates TLS (RFC 3207 4)", "no TLS handshake after 220");
     else
-      add(finding_kind::drop, ref::level::must, {3207, "4"},
+      // RFC 3207 asks nothing of a handshake that fails (4.1 has the client QUIT);
+      // mostly a TLS configuration or library fault (OpenSMTPD 6.8 on OpenSSL 3 sends
+      // "internal error"): a remark, and the case cannot check anything inside TLS.
+      add(finding_kind::note, ref::level::may, {3207, "4"},
           "the server answered 220 to STARTTLS but the TLS handshake failed: " + h.detail, "TLS handshake", h.detail,
           "after 220 to STARTTLS the server negotiates TLS (RFC 3207 4)", "TLS handshake failed after 220");
     return false;

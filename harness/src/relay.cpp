@@ -145,6 +145,25 @@ results::run_result run_relay(const relay_settings& s, const std::vector<relay_c
       if (j.slot.what == ref::reply_slot::kind::end_of_data) code = reply.code;
     };
     results::case_result r = run_case(c, submit, target);
+    // The relay's own inbound side did not read the submission as a strict server
+    // would (it ended the data early, review A2): that is the server suite's finding
+    // (`smtpspec server` against the same address), and the outbound hop was never
+    // judged. Kept as notes; the relay case is inconclusive.
+    if (std::any_of(r.findings.begin(), r.findings.end(), [](const results::case_finding& f) {
+          return f.security && f.strength != ref::level::may;
+        })) {
+      for (const auto& f : r.findings)
+        r.transcript.push_back({results::transcript_event::kind::note, {},
+                                "on submission (" + std::string(ref::to_string(f.strength)) + ", " +
+                                    f.cite.to_string() + "): " + f.text});
+      r.findings.clear();
+      results::decide_verdict(r, s.submit.strict, "",
+                              "the relay's inbound side did not read the submission as RFC 5321 4.1.1.4 frames it "
+                              "(a server-side defect: run `smtpspec server` against it), so the outbound hop could "
+                              "not be judged");
+      run.cases.push_back(std::move(r));
+      continue;
+    }
     auto add = [&](ref::level l, std::string text, std::string expected, std::string observed, bool security = false) {
       r.findings.push_back({l, rc.rfc.front(), std::move(text), std::move(expected), std::move(observed), -1, security});
     };

@@ -338,7 +338,14 @@ bool case_run::run_step(const step& st) {
       // Anything arriving before a command inside TLS answers the injected plaintext:
       // the injection worked (CVE-2011-0411). The exchange's NOOP and sync probe
       // inside TLS flush it out.
-      if (!x.follow_into_tls(true)) return false;
+      if (!x.follow_into_tls(true)) {
+        // A handshake that failed is the server's TLS set-up, not a rule of RFC 3207;
+        // one that hung is a finding of the exchange (which then wins over this).
+        if (!x.tls_problem().empty() && !x.certificate_untrusted())
+          inconclusive("the TLS handshake after 220 to STARTTLS failed (" + x.tls_problem() +
+                       "), so nothing inside TLS could be checked");
+        return false;
+      }
       tls_used_ = results::tls_mode::starttls;
       return true;
     }

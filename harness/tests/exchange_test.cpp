@@ -135,6 +135,68 @@ TEST(exchange, a_close_during_the_sync_probe_is_judged_like_any_close) {
   EXPECT_EQ(r.findings.back().observation, "close while the sync probe was owed") << describe(r);
 }
 
+TEST(exchange, a_close_after_a_run_of_refusals_that_answered_nothing_is_a_defence) {
+  // Exim splits a 100 kB command line and answers each piece 500, then "500 Too many
+  // unrecognized commands" and closes: the extra replies are the one finding (a
+  // desynchronisation); the close after the refusals is 7.8's defence, not a 3.8 MUST.
+  script_server srv([] {
+    return plain_server(k_pipelining, [](peer& p, const std::string& line, std::string&) {
+      if (!starts(line, "NOOP A")) return false;
+      p.send("500 unrecognized command\r\n500 unrecognized command\r\n500 Too many unrecognized commands\r\n");
+      p.close();
+      return true;
+    });
+  });
+  auto r = run_case(make_case({send("EHLO client.example"), send("NOOP " + std::string(2000, 'A'))}),
+                    settings_for(srv.address()), {});
+  EXPECT_EQ(r.outcome, results::verdict::fail) << describe(r);
+  for (const auto& f : r.findings) {
+    if (f.strength == ref::level::must) {
+      EXPECT_NE(f.cite.to_string(), "RFC 5321 3.8") << describe(r);
+    }
+  }
+}
+
+TEST(exchange, a_close_after_a_desynchronisation_is_its_consequence) {
+  // Exim ends the data at .<LF> as the first line, runs the smuggled MAIL and RCPT,
+  // refuses the smuggled DATA with "554 SMTP synchronization error" and closes:
+  // one defect (the early end of data), no second one for the close.
+  script_server srv([] {
+    auto in_data = std::make_shared<bool>(false);
+    return plain_server(k_pipelining, [in_data](peer& p, const std::string& line, std::string& rest) {
+      if (starts(line, "DATA") && !*in_data) {
+        *in_data = true;
+        p.send("354 go ahead\r\n");
+        return true;
+      }
+      if (!*in_data) return false;
+      if (line == ".") {
+        // .<LF> first: the end of data, and the rest runs as commands.
+        *in_data = false;
+        p.send("250 OK id=1\r\n");
+        if (!rest.empty()) p.send("250 OK\r\n250 Accepted\r\n554 SMTP synchronization error\r\n");
+        rest.clear();
+        p.close();
+      }
+      return true;
+    });
+  });
+  auto r = run_case(make_case({send("EHLO client.example"), send("MAIL FROM:<sender@client.smtpspec.test>"),
+                               send("RCPT TO:<user@example.test>"), send("DATA"),
+                               raw(".\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nx\r\n.\r\n")},
+                              {"smuggling", "security"}),
+                    settings_for(srv.address()), {});
+  EXPECT_EQ(r.outcome, results::verdict::fail) << describe(r);
+  bool early_end = false;
+  for (const auto& f : r.findings) {
+    early_end |= f.observation == "end of data at crlf_dot_lf";
+    if (f.strength == ref::level::must) {
+      EXPECT_NE(f.cite.to_string(), "RFC 5321 3.8") << describe(r);
+    }
+  }
+  EXPECT_TRUE(early_end) << describe(r);
+}
+
 TEST(exchange, a_close_noticed_on_a_write_is_judged_as_on_a_read) {
   // The same server behaviour, a close without 421 after MAIL was sent, noticed
   // first by a write (the server reset the connection a while before) or by a
@@ -276,6 +338,40 @@ TEST(exchange, a_reply_before_the_end_of_data_proves_an_early_end) {
 }
 
 // --- the client's own breaches: inconclusive, not FAIL (review A1.6; issue 13 item 13) -------
+
+TEST(exchange, a_tls_handshake_that_fails_after_220_is_inconclusive_not_a_finding) {
+  // OpenSMTPD 6.8 on Debian 12 answers 220 and then fails the handshake with an
+  // internal error: RFC 3207 asks nothing of a failed handshake, and nothing inside
+  // TLS can be checked (review A2, rfc2034 starttls-reply). The peer answers the
+  // ClientHello with a TLS alert record (internal_error).
+  test_support::loopback_server srv([](int fd, const std::atomic<bool>& stopping) {
+    auto say = [fd](std::string_view s) { return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL); };
+    say("220 tls.example.test ESMTP\r\n");
+    std::string in;
+    char buf[4096];
+    while (!stopping) {
+      pollfd pf{fd, POLLIN, 0};
+      if (::poll(&pf, 1, 50) <= 0) continue;
+      const auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      in.append(buf, static_cast<std::size_t>(n));
+      if (in.find("STARTTLS\r\n") != std::string::npos) break;
+      if (in.find("EHLO") != std::string::npos && in.find("\r\n") != std::string::npos && in.size() < 64) {
+        say("250-tls.example.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
+        in.clear();
+      }
+    }
+    say("220 2.0.0 Ready to start TLS\r\n");
+    pollfd pf{fd, POLLIN, 0};
+    if (::poll(&pf, 1, 5000) > 0 && ::recv(fd, buf, sizeof buf, 0) > 0) say(std::string_view("\x15\x03\x03\x00\x02\x02\x50", 7));
+  });
+  step tls;
+  tls.what = step::kind::starttls;
+  auto r = run_case(make_case({send("EHLO client.example"), tls, send("EHLO client.example")}),
+                    settings_for(srv.address()), {});
+  EXPECT_EQ(r.outcome, results::verdict::skip) << describe(r);
+  EXPECT_NE(r.reason.find("TLS handshake after 220 to STARTTLS failed"), std::string::npos) << describe(r);
+}
 
 TEST(exchange, bdat_to_a_server_without_chunking_is_inconclusive) {
   // The server offers PIPELINING but not CHUNKING: it reads the chunk as commands,

@@ -169,12 +169,17 @@ std::string defect_label(const results::case_finding& f, const std::string& nonc
 }
 
 /// The row of one case: id, verdict, then each defect that counts in it (one per
-/// column), then the replay's remark if any.
+/// column, sorted: which of two replies a replay reads first may change the order in
+/// which findings are made, never the verdict or the set), then the replay's remark.
 std::string row_body(const outcome& o) {
   std::string s = o.result ? std::string(results::to_string(o.result->outcome)) : std::string("-");
-  if (o.result)
+  if (o.result) {
+    std::vector<std::string> labels;
     for (const auto& f : o.result->findings)
-      if (f.counted && f.strength != reference::level::may) s += "\t" + defect_label(f, o.nonce);
+      if (f.counted && f.strength != reference::level::may) labels.push_back(defect_label(f, o.nonce));
+    std::sort(labels.begin(), labels.end());
+    for (const auto& l : labels) s += "\t" + l;
+  }
   if (!o.remark.empty()) s += "\t" + cell(o.remark, o.nonce);
   return s;
 }

@@ -612,6 +612,14 @@ expectation session::expect_invalid(verb v, const parse_error& e, std::string_vi
     default:
       break;
   }
+  if ((v == verb::ehlo || v == verb::helo) && line.find('_') != std::string_view::npos)
+    // 4.1.2: "In particular, the underscore character is not permitted. SMTP servers
+    // that receive a command in which invalid character codes have been employed ...
+    // MUST reject that command with a 501 response". The underscore is the one
+    // domain character the RFC names there, so it keeps that MUST.
+    return make({501, 500, 550}, level::must, {5321, "4.1.2"},
+                "an underscore in the EHLO/HELO domain: invalid character codes MUST be rejected with 501 (RFC 5321 "
+                "4.1.2)");
   if (v == verb::ehlo || v == verb::helo)
     // 4.1.4: a refused EHLO gets "501, 500, 502, or 550".
     return make({501, 500, 550, 502, 504}, level::should, k_order, "a malformed EHLO/HELO argument: 501 (RFC 5321 4.1.4)");

@@ -441,6 +441,20 @@ TEST(invalid_commands, verbs_other_specifications_define_may_get_any_reply) {
   EXPECT_EQ(judge(e, make_reply("502 5.5.1 no")).kind, outcome::conforming);
 }
 
+TEST(invalid_commands, an_underscore_in_the_ehlo_domain_is_a_must_of_4_1_2) {
+  // 4.1.2 names the underscore and asks for 501 at MUST; other malformed EHLO
+  // domains stay at the SHOULD of 4.1.4 (the lab's "one defect" grouping relies on it).
+  session s;
+  s.on_greeting(make_reply("220 foo.com"));
+  auto e = s.expect_invalid(verb::ehlo, {error::bad_domain, 5}, "EHLO smtpspec_client.example.test");
+  auto accepted = judge(e, make_reply("250 ok"));
+  EXPECT_EQ(accepted.strength, level::must);
+  EXPECT_EQ(accepted.cite, (citation{5321, "4.1.2"}));
+  EXPECT_EQ(judge(e, make_reply("501 5.5.4 bad domain")).kind, outcome::conforming);
+  auto hyphen = s.expect_invalid(verb::ehlo, {error::bad_domain, 5}, "EHLO -smtpspec.example.test");
+  EXPECT_EQ(judge(hyphen, make_reply("250 ok")).strength, level::should);
+}
+
 TEST(invalid_commands, a_line_of_blanks_may_get_500_or_501) {
   // docs/fuzzing-lab.md bug 2: "  " is a syntax error; 501 is as right as 500.
   session s;

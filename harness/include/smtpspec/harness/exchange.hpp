@@ -326,7 +326,8 @@ class exchange {
   void after_closing_reply(const reference::reply& r);
   const reference::reply_slot* owner_further_on(const reference::reply& r) const;
   void on_close(std::string_view context);
-  void after_write_failure(std::string_view rest);
+  /// `held`: replies read while the write was going on, judged after `rest` is fed.
+  void after_write_failure(std::string_view rest, std::vector<reference::reply_item>& held);
   void feed(std::string_view bytes, std::size_t& slots_made);
   bool follow(bool probe, bool judged);
   void stop_judging(std::string reason);
@@ -351,6 +352,7 @@ class exchange {
   io_result connect_;
   std::string tls_problem_;
   bool certificate_untrusted_ = false;
+  bool refused_overlong_line_ = false;  // a 5yz answered a command line over 512 octets
   int tag_ = setup_tag;
   int last_write_tag_ = setup_tag;
   int fd_ = -1;                  // the connected socket (numeric targets), for poll() only
