@@ -7,8 +7,10 @@ Usage: ci/compliance-page.py OUT_DIR > docs/compliance.md"""
 import collections
 import json
 import os
-import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from markdown_text import md  # noqa: E402
 
 out = sys.argv[1]
 servers = ["postfix", "exim", "opensmtpd", "sendmail", "aiosmtpd", "smtp-server", "haraka", "smtp-sink"]
@@ -23,18 +25,6 @@ if os.path.exists(f"{out}/versions.tsv"):
 def load(name):
     path = f"{out}/{name}.json"
     return json.load(open(path)) if os.path.exists(path) else None
-
-
-def md(text, limit=300):
-    """Server-derived text made safe for a Markdown table: control octets shown
-    as \\xNN (a server's reply is untrusted), markup characters escaped."""
-    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", lambda m: "\\x%02X" % ord(m.group()), text.replace("\n", " "))
-    text = text.replace("\r", "\\r")
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    for ch, rep in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("*", "\\*"), ("_", "\\_"), ("`", "\\`")):
-        text = text.replace(ch, rep)
-    return text
 
 
 def tally(defects):
@@ -53,7 +43,7 @@ print("domain, no DNS, no relay). The HTML matrices are `compliance-matrix.html`
 print("`compliance-relay-matrix.html` beside this page. How verdicts and distinct defects are")
 print("decided is in [verdicts.md](verdicts.md).\n")
 print("A **distinct defect** is one rule broken in one way (\"502 to VRFY\", \"end of data at")
-print("<LF>.<LF>\"). It counts in the one case that owns its requirement (FAIL for a MUST, WARN for a")
+print("`<LF>.<LF>`\"). It counts in the one case that owns its requirement (FAIL for a MUST, WARN for a")
 print("SHOULD) and shows as a note in every other case that saw it, so the defect column is what a")
 print("maintainer has to fix; the case columns say how many cases ran and how they ended.\n")
 print("## Servers\n")
@@ -94,14 +84,19 @@ print()
 # What a defect means, written after reading the transcripts of the runs above;
 # keyed by the case that owns the defect, printed only where that case owns one.
 EXPLAIN = {
-    "rfc5321.smuggling.lf-dot-lf": "Postfix 3.7.11 ends DATA at <LF>.<LF> when `smtpd_forbid_bare_newline` is `no` (Debian 12's default), so a message relayed by a server that passes bare LF through (see the relay table) can carry a second, forged transaction: SMTP smuggling (CVE-2023-51764). Every Postfix smuggling case passes with `smtpd_forbid_bare_newline = yes`; `ci/lab/postfix.sh` keeps the default so the lab shows what a stock install does.",
-    "rfc5321.smuggling.crlf-dot-lf": "Exim 4.96 as packaged in Debian 12 treats `.<LF>` as end-of-data when it is the first line after 354, and Postfix with `smtpd_forbid_bare_newline = no` anywhere: the octets after it run as a second transaction (CVE-2023-51766 class).",
-    "rfc5321.limits.command-line-100k": "Exim answers a 100 kB command line with several replies (it splits the line into chunks and answers each), so the client and server disagree on how many commands were sent: a desynchronisation, not only a length violation.",
+    "rfc5321.smuggling.lf-dot-lf": "Postfix 3.7.11 ends DATA at `<LF>.<LF>` when `smtpd_forbid_bare_newline` is `no` (Debian 12's default), so a message relayed by a server that passes bare LF through (see the relay table) can carry a second, forged transaction: SMTP smuggling (CVE-2023-51764). Every Postfix smuggling case passes with `smtpd_forbid_bare_newline = yes`; `ci/lab/postfix.sh` keeps the default so the lab shows what a stock install does.",
+    "rfc5321.smuggling.lf-dot-lf-waited": "OpenSMTPD 6.8.0p2 ends DATA at `<LF>.<LF>`, `<CRLF>.<LF>` and `<LF>.<CRLF>` too, but refuses the pipelined commands that follow (\"500 5.5.1 Invalid command: Pipelining not supported\"), so only the `-waited` cases, which send the data up to the look-alike and read, see its 250: the message is accepted before the real end of data. The review of December 2026 found it missing from this page.",
+    "rfc5321.smuggling.crlf-dot-nul-crlf-waited": "OpenSMTPD 6.8.0p2 also ends DATA at `<CRLF>.<NUL><CRLF>`: the line `.` followed by a NUL octet reads as `.` to it (a C string ends at the NUL).",
+    "rfc5321.smuggling.crlf-dot-lf-first-line": "Exim 4.96 as packaged in Debian 12 treats `.<LF>` as end-of-data when it is the first line after 354 (other positions are refused): the octets after it run as a second transaction (CVE-2023-51766 class).",
+    "rfc5321.limits.command-line-100k": "Exim answers a 100 kB command line with several replies (it reads it in pieces and answers each), so the client and server disagree on how many commands were sent: a desynchronisation, not only a length violation. Its close after \"500 Too many unrecognized commands\" is a defence (RFC 5321 7.8), not a second defect.",
     "rfc5321.domain.underscore": "Widespread: most servers accept `_` in the EHLO domain although 4.1.2 forbids it (\"MUST reject ... 501\"); the case keeps MUST and its scenario file notes how common the deviation is.",
-    "rfc5321.charset.control-character-in-mail": "Control characters in MAIL FROM are accepted; they then appear in Received headers and logs (log injection).",
+    "rfc5321.charset.control-character-in-mail": "Control characters in MAIL FROM are accepted; they then appear in Received headers and logs (log injection). Exim refuses them but echoes the octet in its reply text, which breaks the reply grammar (4.2).",
+    "rfc5321.charset.octet-ff-in-mail": "Sendmail refuses the address but echoes the octet (here DEL) in its 550 reply, outside the reply grammar's textstring (4.2).",
     "rfc4954.auth.during-transaction": "The server authenticates in the middle of a transaction, so a transaction started unauthenticated can end authenticated (RFC 4954 4: \"The AUTH command is not permitted during a mail transaction\").",
-    "rfc2034.enhanced-status.starttls-reply": "OpenSMTPD 6.8.0p2 from Debian 12 answers 220 to STARTTLS and then fails the handshake with OpenSSL 3 (a known Debian packaging bug).",
-    "rfc5321.limits.text-line-1000": "Haraka splits text lines longer than its `max_data_line_length` (992) and so changes a 998-octet line that RFC 5321 4.5.3.1.6 requires it to carry unchanged.",
+    "rfc5321.vrfy.supported": "OpenSMTPD does not implement VRFY (\"500 5.5.1 Invalid command: Command unrecognized\"), which 4.5.1 puts in the minimum implementation; one defect, shown as a note in the five other cases that send VRFY.",
+    "rfc1870.size.declared-over-limit": "OpenSMTPD accepts `MAIL ... SIZE=9999999999999999999` although it advertises `SIZE 36700160`; RFC 1870 6.1 and 7 ask for 552 at MAIL.",
+    "rfc5321.limits.path-256": "smtp-server answers a valid 256-octet forward-path with \"501 Error: Bad recipient address syntax\": it cannot receive a path of the size 4.5.3.1.3 requires.",
+    "rfc5321.limits.text-line-1000": "Haraka splits text lines longer than its `max_data_line_length` (992) and so changes a 998-octet line that RFC 5321 4.5.3.1.6 requires it to carry unchanged; the same cause fails `rfc5321.data.text-line-1000-octets-stuffed`, which checks the 1000-octet line that starts with a stuffed dot.",
 }
 
 

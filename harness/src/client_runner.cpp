@@ -102,8 +102,11 @@ class client_case_run {
   results::case_result run();
 
  private:
-  void add(ref::level l, results::rfc_ref cite, std::string text, bool security = false) {
+  void add(ref::level l, results::rfc_ref cite, std::string text, bool security = false, std::string rule = {},
+           std::string observation = {}) {
     findings_.push_back({l, std::move(cite), std::move(text), {}, {}, -1, security});
+    findings_.back().rule = std::move(rule);
+    findings_.back().observation = std::move(observation);
   }
   /// A finding of the case's own requirement (its level and main citation).
   void add_case(std::string text) {
@@ -204,11 +207,18 @@ void client_case_run::hold(connection& conn, ref::server_session& ss, millisecon
     std::string got;
     auto r = conn.read_some(got, 64 * 1024, std::max(milliseconds(1), left_until(until)));
     if (!got.empty()) {
-      if (!reported)
+      // The model judges the octets first: where it already names the command sent
+      // too early (pipelined without PIPELINING, RFC 5321 4.3.1) that is the one
+      // defect, not a second one for the same octets.
+      const auto before = ss.client_findings().size();
+      ss.feed(got);
+      const auto& now = ss.client_findings();
+      const bool named = std::any_of(now.begin() + static_cast<std::ptrdiff_t>(before), now.end(),
+                                     [](const ref::finding& f) { return f.strength == ref::level::must; });
+      if (!reported && !named)
         add_case("the client sent \"" + results::visible(got.substr(0, 120)) + "\" while smtpspec held its reply back (" +
                  ms_text(how_long) + "): it did not wait for the reply");
       reported = true;
-      ss.feed(got);
     } else if (r.status == io_status::closed || r.status == io_status::reset) {
       add_case("the client closed the connection while smtpspec held its reply back (" + ms_text(how_long) +
                "): it did not wait for the reply");
@@ -357,7 +367,8 @@ void client_case_run::check(const ref::server_session& ss) {
       // The mail data is the message (4.1.1.4); only stuffing (4.5.2) may change it on the wire.
       add(ref::level::must, {5321, "4.1.1.4"},
           "the stored message differs from the submitted one at octet " + std::to_string(at) + ": submitted \"" +
-              results::visible(want.substr(from, 60)) + "\", stored \"" + results::visible(got.substr(from, 60)) + "\"");
+              results::visible(want.substr(from, 60)) + "\", stored \"" + results::visible(got.substr(from, 60)) + "\"",
+          false, "the mail data is the message (4.1.1.4)", "stored message differs from the submitted one");
     }
   }
 }

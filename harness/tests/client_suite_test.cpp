@@ -98,6 +98,19 @@ TEST(client_suite, going_on_after_a_refused_auth_is_no_finding) {
   EXPECT_TRUE(sent_data) << "the client went on with the transaction";
 }
 
+// A client that takes the reply injected behind the 220 to STARTTLS as its EHLO
+// reply sends MAIL early: one act, one defect (the model's "MAIL before the reply
+// to EHLO"), not a second one for the same octets sent while the reply was held.
+TEST(client_suite, a_command_sent_early_during_a_held_reply_is_one_defect) {
+  const auto results = run(cases({"client.starttls.response-injection"}), "use_injected_reply");
+  ASSERT_EQ(results.size(), 1u);
+  const auto& r = results.begin()->second;
+  EXPECT_EQ(r.outcome, results::verdict::fail) << r.reason;
+  std::size_t must = 0;
+  for (const auto& f : r.findings) must += f.strength == reference::level::must;
+  EXPECT_EQ(must, 1u) << r.reason;
+}
+
 // Each defect of harness/smtp_client.hpp and the case aimed at it.
 struct aimed {
   const char* defect;
