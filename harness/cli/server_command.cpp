@@ -214,7 +214,10 @@ int run_server(server_command& cmd) {
     std::cout << "smtpspec " << SMTPSPEC_VERSION << ": " << lc.cases.size() << " cases against " << s.target.to_string()
               << (embedded ? " (embedded reference server)" : "") << ", " << s.jobs << " jobs\n"
               << "  banner: " << results::visible(target.info.banner).substr(0, 200) << "\n"
-              << (target.info.tls_problem.empty() || target.certificate_untrusted ? "" : "  TLS: " + target.info.tls_problem + "\n") << std::flush;
+              << (target.info.tls_problem.empty() || target.certificate_untrusted
+                      ? ""
+                      : "  TLS: " + target.info.tls_problem + "\n")
+              << std::flush;
   if (target.sync_by_noop)
     notes.push_back("the server answered " + target.unknown_verb_reply +
                     " to an unknown verb (RFC 5321 4.2.4 wants 500): the unknown-verb cases judge that; the others "
