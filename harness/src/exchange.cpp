@@ -284,7 +284,7 @@ exchange::greeting_status exchange::connect_and_greet() {
     auto h = handshake();
     if (!h) {
       connect_ = h;
-      tls_problem_ = "implicit TLS handshake failed: " + h.detail;
+      tls_problem_ = h.detail;
       return greeting_status::tls_failed;
     }
     stream_.on_tls_established();  // RFC 8314: TLS before the greeting
@@ -481,7 +481,10 @@ void exchange::judge(const ref::reply& r, bool readable, bool malformed) {
   if (!judged) {
     // A refusal all the same, as the server saw it: a server that closes after a run
     // of them defends itself (7.8) whether or not they answered commands sent.
-    if (readable && r.klass() == 5) ++refusals_, last_code_ = r.code;
+    if (readable && r.klass() == 5) {
+      ++refusals_;
+      last_code_ = r.code;
+    }
     answered_nothing(r, ev, in_data, readable);
     return;
   }
@@ -1015,7 +1018,7 @@ bool exchange::follow(bool probe, bool judged) {
   const bool injected = stream_.injected_octets() > 0;
   const auto h = handshake();
   if (!h) {
-    tls_problem_ = "TLS handshake failed: " + h.detail;
+    tls_problem_ = h.detail;
     if (injected) {
       // Plaintext went after STARTTLS: a server that leaves it in the socket reads it
       // as the start of the handshake, which then fails. That is a defence against

@@ -244,7 +244,7 @@ bool case_run::connect_and_greet() {
     }
     case exchange::greeting_status::tls_failed:
       error_ = x_->certificate_untrusted() ? certificate_advice(x_->tls_problem())
-                                           : "TLS handshake failed: " + x_->tls_problem();
+                                           : "implicit TLS: " + x_->tls_problem();
       return false;
     case exchange::greeting_status::none:
       stop_ = true;
@@ -465,7 +465,7 @@ results::case_result case_run::run() {
         const auto setup = x_->setup_starttls(false);
         const std::string why = setup == exchange::starttls_status::not_offered ? "STARTTLS not offered"
                                 : setup == exchange::starttls_status::refused   ? "STARTTLS refused"
-                                : !x_->tls_problem().empty() ? "TLS handshake failed: " + x_->tls_problem()
+                                : !x_->tls_problem().empty() ? x_->tls_problem()
                                                              : std::string("STARTTLS could not be set up");
         if (setup == exchange::starttls_status::done) {
           tls_used_ = results::tls_mode::starttls;
@@ -584,15 +584,6 @@ std::string expand_variables(std::string_view text, const run_settings& s, std::
 }
 
 std::string certificate_advice(std::string_view problem) {
-  // The layers each prefix the reason; the user needs only OpenSSL's.
-  for (bool stripped = true; stripped;) {
-    stripped = false;
-    for (std::string_view prefix : {"STARTTLS handshake failed: ", "TLS handshake failed: ", "TLS handshake: "})
-      if (problem.substr(0, prefix.size()) == prefix) {
-        problem.remove_prefix(prefix.size());
-        stripped = true;
-      }
-  }
   return "the server's TLS certificate is not trusted (" + std::string(problem) +
          "): trust is smtpspec's configuration, not the server's conformance; give --insecure to accept any "
          "certificate, or --ca-file (and --sni) to verify this one";
@@ -752,7 +743,7 @@ target_probe probe_target(const run_settings& s) {
     return t;
   }
   if (greeted == exchange::greeting_status::tls_failed) {
-    t.problem = x.tls_problem();
+    t.problem = "implicit TLS: " + x.tls_problem();
     t.certificate_untrusted = x.certificate_untrusted();
     return t;
   }
@@ -798,7 +789,7 @@ target_probe probe_target(const run_settings& s) {
         t.ehlo_readable = t.ehlo_readable && in_tls.has_value();
         t.info.tls_extensions = in_tls.value_or(std::vector<std::string>{});
       } else {
-        t.info.tls_problem = "STARTTLS handshake failed: " + x.tls_problem();
+        t.info.tls_problem = "STARTTLS: " + x.tls_problem();
         t.certificate_untrusted = x.certificate_untrusted();
       }
     } else {
@@ -852,16 +843,13 @@ std::vector<results::case_result> run_cases(const std::vector<const scenario_cas
   // Longest first: the cases that pause (the 4.5.3.2 timeouts wait 2 s each) start
   // before the quick ones, so that the jobs end together. The results keep the
   // selection's order.
-  auto planned = [](const scenario_case& c) {
-    std::chrono::milliseconds total{0};
-    for (const auto& st : c.steps)
-      if (st.what == step::kind::wait || st.what == step::kind::read) total += st.duration;
-    return total;
-  };
+  std::vector<std::chrono::milliseconds> planned(cases.size());
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    for (const auto& st : cases[i]->steps)
+      if (st.what == step::kind::wait || st.what == step::kind::read) planned[i] += st.duration;
   std::vector<std::size_t> order(cases.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return planned(*cases[a]) > planned(*cases[b]); });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return planned[a] > planned[b]; });
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
   std::mutex progress_mutex;
