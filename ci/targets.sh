@@ -126,6 +126,7 @@ case $cmd in
         rc=1
       fi
     done
+    lab_netns_release
     exit $rc
     ;;
   restart)

@@ -17,6 +17,8 @@ ci/check-reference-purity.sh
 # which lab servers are up before, to check at the end that no test left one.
 lab_up() { ci/targets.sh status 2>/dev/null | awk '$3 == "up" { print $1 }' | sort; }
 up_before=$(lab_up || true)
+lab_ns() { ip netns list 2>/dev/null | awk '$1 == "smtpspec-lab"' | wc -l; }
+ns_before=$(lab_ns)
 
 jobs=$(nproc)
 for preset in release fuzz; do
@@ -31,6 +33,10 @@ done
 left=$(comm -13 <(echo "$up_before") <(lab_up || true) | tr '\n' ' ')
 if [[ -n ${left// /} ]]; then
   echo "== lab servers left running by the tests: $left" >&2
+  exit 1
+fi
+if [[ $ns_before -eq 0 && $(lab_ns) -ne 0 ]]; then
+  echo "== the tests left the network namespace smtpspec-lab behind" >&2
   exit 1
 fi
 echo "== all tests passed (release + ASan/UBSan/libFuzzer; real servers: out of build/release/lab)"

@@ -41,6 +41,14 @@ lab_netns() {
   mv "$etc/resolv.conf.tmp" "$etc/resolv.conf"
 }
 
+# The namespace goes once nothing runs in it any more (ci/targets.sh stop): what the
+# tests start, they remove. lab_netns makes it again at the next start.
+lab_netns_release() {
+  ip netns list 2>/dev/null | grep -qw "^$LAB_NETNS" || return 0
+  [[ -z $(ip netns pids "$LAB_NETNS" 2>/dev/null) ]] || return 0
+  ip netns del "$LAB_NETNS"
+}
+
 lab_in_ns() { ip netns exec "$LAB_NETNS" "$@"; }
 
 # System users/groups an MTA needs, created only when missing.
