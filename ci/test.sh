@@ -18,7 +18,7 @@ ci/check-reference-purity.sh
 lab_up() { ci/targets.sh status 2>/dev/null | awk '$3 == "up" { print $1 }' | sort; }
 up_before=$(lab_up || true)
 lab_ns() { ip netns list 2>/dev/null | awk '$1 == "smtpspec-lab"' | wc -l; }
-ns_before=$(lab_ns)
+ns_before=$(lab_ns || true)
 
 jobs=$(nproc)
 for preset in release fuzz; do
@@ -35,7 +35,7 @@ if [[ -n ${left// /} ]]; then
   echo "== lab servers left running by the tests: $left" >&2
   exit 1
 fi
-if [[ $ns_before -eq 0 && $(lab_ns) -ne 0 ]]; then
+if [[ $ns_before -eq 0 && $(lab_ns || true) -ne 0 ]]; then
   echo "== the tests left the network namespace smtpspec-lab behind" >&2
   exit 1
 fi
